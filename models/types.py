@@ -1,0 +1,108 @@
+"""Annotated field types shared by every model: times, states, identifiers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import us
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+
+def parse_utc_time(value: object) -> datetime:
+    """Parse an ISO-8601 time with an offset ('Z' or '+hh:mm') into an aware UTC datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("not an ISO-8601 time") from None
+    else:
+        raise ValueError("not an ISO-8601 time")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        # A time without an offset is ambiguous across facility time zones; refuse to guess.
+        raise ValueError("time has no UTC offset (write it as 2026-12-05T07:30:00Z)")
+    return parsed.astimezone(UTC)
+
+
+def format_utc_time(value: datetime) -> str:
+    """ISO-8601 in UTC with a 'Z' suffix, millisecond precision at most."""
+    value = value.astimezone(UTC)
+    if value.microsecond:
+        text = value.isoformat(timespec="milliseconds")
+    else:
+        text = value.isoformat(timespec="seconds")
+    return text.replace("+00:00", "Z")
+
+
+def parse_date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("not an ISO-8601 date (YYYY-MM-DD)") from None
+    raise ValueError("not an ISO-8601 date (YYYY-MM-DD)")
+
+
+def _state_code(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a two-letter US state code")
+    code = value.strip().upper()
+    state = us.states.lookup(code, field="abbr") if len(code) == 2 else None
+    if state is None:
+        raise ValueError(f"{value!r} is not a US state code")
+    return str(state.abbr)
+
+
+def _time_zone(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be an IANA time zone name such as America/Chicago")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone") from None
+    return value
+
+
+def _identifier(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > 128:
+        raise ValueError("longer than 128 characters")
+    return text
+
+
+def _subspecialty(value: object) -> str:
+    return _identifier(value).lower()
+
+
+UtcDateTime = Annotated[
+    datetime,
+    BeforeValidator(parse_utc_time),
+    PlainSerializer(format_utc_time, return_type=str, when_used="json"),
+]
+IsoDate = Annotated[date, BeforeValidator(parse_date)]
+StateCode = Annotated[str, BeforeValidator(_state_code)]
+TimeZoneName = Annotated[str, BeforeValidator(_time_zone)]
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+Subspecialty = Annotated[str, BeforeValidator(_subspecialty)]
+PositiveMinutes = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+NonNegativeMinutes = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+SpeedFactor = Annotated[float, Field(strict=True, gt=0, le=10, allow_inf_nan=False)]
+StrictBool = Annotated[bool, Field(strict=True)]
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+UniqueList = AfterValidator(_unique)
