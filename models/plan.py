@@ -20,7 +20,9 @@ class Alternative(Output):
     minutes_later: float | None = Field(
         default=None, description="How much later than the chosen reader it would finish there."
     )
-    reasons: list[str] = Field(default_factory=list, description="Why this reader lost or was barred.")
+    reasons: list[str] = Field(
+        default_factory=list, description="Why this reader lost or was barred."
+    )
     reason_codes: list[str] = Field(default_factory=list)
 
 
@@ -34,6 +36,9 @@ class Explanation(Output):
     subspecialty_match: bool | None = None
     kept_current_assignment: bool | None = None
     alternatives: list[Alternative] = Field(default_factory=list)
+    ineligible: dict[str, int] = Field(
+        default_factory=dict, description="How many readers each hard rule ruled out."
+    )
 
 
 class Assignment(Output):

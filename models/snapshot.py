@@ -95,9 +95,7 @@ class Snapshot(Strict):
         for index, study in enumerate(self.studies):
             where = f"studies[{index}]"
             if study.assigned_to is not None and study.assigned_to not in known_radiologists:
-                raise ValueError(
-                    f"{where}.assigned_to: unknown radiologist {study.assigned_to!r}"
-                )
+                raise ValueError(f"{where}.assigned_to: unknown radiologist {study.assigned_to!r}")
             if study.arrived_at > self.now:
                 raise ValueError(f"{where}.arrived_at: after now ({self.now.isoformat()})")
             if study.due_at is not None and study.due_at < study.arrived_at:

@@ -1,0 +1,162 @@
+"""The `nighthawk` command line. Bad input exits 2 with one line; never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from models.errors import describe_first_error
+from models.snapshot import Snapshot
+
+app = typer.Typer(
+    name="nighthawk",
+    help="Teleradiology scheduling and SLA optimization.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+BAD_INPUT = 2
+
+
+class InputError(Exception):
+    """A problem with what the user gave us, stated in one line."""
+
+
+def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def read_snapshot(source: str) -> Snapshot:
+    """Read and validate a snapshot from a file path or '-' (standard input)."""
+    name = "stdin" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a snapshot file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{name}: cannot read ({error})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{name}: a snapshot must be a JSON object")
+    try:
+        return Snapshot.model_validate(data)
+    except ValidationError as error:
+        raise InputError(describe_first_error(error)) from None
+
+
+@app.command()
+def solve(
+    snapshot: Annotated[str, typer.Argument(help="Snapshot JSON file, or - for standard input.")],
+    time_limit: Annotated[float, typer.Option(min=0, max=3600, help="Seconds to search.")] = 2.0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed of the search.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write the plan here instead of stdout.")] = None,
+    deterministic: Annotated[
+        bool, typer.Option(help="Budget by solver work, not wall time: same input, same plan.")
+    ] = False,
+    why: Annotated[bool, typer.Option(help="Explain every assignment.")] = True,
+) -> None:
+    """Assign the snapshot's studies to radiologists and print the plan as JSON."""
+    from nighthawk.optimizer import SolveOptions
+    from nighthawk.optimizer import solve as solve_snapshot
+
+    try:
+        parsed = read_snapshot(snapshot)
+    except InputError as error:
+        fail(str(error))
+    options = SolveOptions(
+        time_limit=time_limit, seed=seed, deterministic=deterministic, explain=why
+    )
+    plan = solve_snapshot(parsed, options)
+    text = plan.model_dump_json(indent=2, exclude_none=True)
+    if out is None:
+        typer.echo(text)
+        return
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        fail(f"--out: cannot write {out} ({error.strerror})")
+    objective, baseline = plan.objective, plan.baseline
+    typer.echo(
+        f"{out}: {len(plan.assignments)} assigned, {len(plan.unassigned)} unassigned, "
+        f"STAT breaches {objective.stat_breaches} (greedy {baseline.stat_breaches}), "
+        f"weighted late minutes {objective.weighted_late_minutes:.1f} "
+        f"(greedy {baseline.weighted_late_minutes:.1f})"
+    )
+
+
+@app.command("demo-snapshot")
+def demo_snapshot(
+    studies: Annotated[int, typer.Option(min=0, max=200_000)] = 400,
+    radiologists: Annotated[int, typer.Option(min=1, max=5_000)] = 40,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    contested: Annotated[bool, typer.Option(help="A night pool under STAT pressure.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+) -> None:
+    """Write a realistic, seeded practice snapshot as JSON."""
+    from nighthawk.demo import generate_snapshot, snapshot_to_json
+
+    text = snapshot_to_json(generate_snapshot(studies, radiologists, seed, contested=contested))
+    if out is None:
+        typer.echo(text)
+        return
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        fail(f"--out: cannot write {out} ({error.strerror})")
+    typer.echo(f"{out}: {studies} studies, {radiologists} radiologists (seed {seed})")
+
+
+@app.command()
+def demo(
+    studies: Annotated[int, typer.Option(min=1, max=20_000)] = 150,
+    radiologists: Annotated[int, typer.Option(min=1, max=2_000)] = 12,
+    seed: Annotated[int, typer.Option(min=0)] = 7,
+    contested: Annotated[bool, typer.Option()] = True,
+    time_limit: Annotated[float, typer.Option(min=0, max=600)] = 2.0,
+) -> None:
+    """Generate a demo night, solve it, and print a readable summary."""
+    from nighthawk.demo import generate_snapshot
+    from nighthawk.optimizer import SolveOptions
+    from nighthawk.optimizer import solve as solve_snapshot
+    from nighthawk.report import print_plan_summary
+
+    console = Console()
+    snapshot = generate_snapshot(studies, radiologists, seed, contested=contested)
+    console.print(
+        f"[bold]nighthawk demo[/bold]: {studies} studies, {radiologists} radiologists, "
+        f"now {snapshot.now:%Y-%m-%d %H:%M} UTC, seed {seed}"
+        + (" (contested night pool)" if contested else "")
+    )
+    plan = solve_snapshot(snapshot, SolveOptions(time_limit=time_limit, seed=seed))
+    print_plan_summary(snapshot, plan, console)
+
+
+def main() -> None:
+    """Console entry point: any unexpected error is one line, never a traceback."""
+    try:
+        app()
+    except Exception as error:  # pragma: no cover - last line of defence
+        if os.environ.get("NIGHTHAWK_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
