@@ -207,7 +207,7 @@ def _weighted(group: list[_Tier]) -> cp_model.LinearExprT:
     terms: list[cp_model.LinearExprT] = []
     multiplier = 1
     for tier in reversed(group):
-        terms.append(multiplier * tier.expression)  # type: ignore[operator]
+        terms.append(multiplier * tier.expression)
         multiplier *= tier.upper_bound + 1
     return cp_model.LinearExpr.sum(terms)
 
