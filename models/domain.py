@@ -123,3 +123,12 @@ class StudyBase(Strict):
     arrived_at: UtcDateTime
     due_at: UtcDateTime | None = None
     expected_minutes: PositiveMinutes
+
+
+class Radiologist(RadiologistProfile):
+    """A radiologist with the shifts they are rostered for."""
+
+    shifts: list[Shift] = Field(default_factory=list)
+
+
+Study = StudyBase

@@ -128,6 +128,3 @@ def _require_unique_ids(collection: str, ids: list[str]) -> None:
         if identifier in seen:
             raise ValueError(f"{collection}[{index}].id: duplicate id {identifier!r}")
         seen.add(identifier)
-
-
-ReaderId = Identifier

@@ -60,6 +60,18 @@ def read_snapshot(source: str) -> Snapshot:
         raise InputError(describe_first_error(error)) from None
 
 
+def emit(text: str, out: Path | None) -> bool:
+    """Print to stdout, or write to `out`; True when written to a file."""
+    if out is None:
+        typer.echo(text)
+        return False
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        fail(f"--out: cannot write {out} ({error.strerror})")
+    return True
+
+
 @app.command()
 def solve(
     snapshot: Annotated[str, typer.Argument(help="Snapshot JSON file, or - for standard input.")],
@@ -83,14 +95,8 @@ def solve(
         time_limit=time_limit, seed=seed, deterministic=deterministic, explain=why
     )
     plan = solve_snapshot(parsed, options)
-    text = plan.model_dump_json(indent=2, exclude_none=True)
-    if out is None:
-        typer.echo(text)
+    if not emit(plan.model_dump_json(indent=2, exclude_none=True), out):
         return
-    try:
-        out.write_text(text + "\n", encoding="utf-8")
-    except OSError as error:
-        fail(f"--out: cannot write {out} ({error.strerror})")
     objective, baseline = plan.objective, plan.baseline
     typer.echo(
         f"{out}: {len(plan.assignments)} assigned, {len(plan.unassigned)} unassigned, "
@@ -112,13 +118,8 @@ def demo_snapshot(
     from nighthawk.demo import generate_snapshot, snapshot_to_json
 
     text = snapshot_to_json(generate_snapshot(studies, radiologists, seed, contested=contested))
-    if out is None:
-        typer.echo(text)
+    if not emit(text, out):
         return
-    try:
-        out.write_text(text + "\n", encoding="utf-8")
-    except OSError as error:
-        fail(f"--out: cannot write {out} ({error.strerror})")
     typer.echo(f"{out}: {studies} studies, {radiologists} radiologists (seed {seed})")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from itertools import accumulate
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -68,6 +69,7 @@ class Explainer:
 
     def _summary(self, study: int, reader: int, finish: float, slack: float, eligible: int) -> str:
         name = self.problem.readers.ids[reader]
+        local = self._local_time(study, finish)
         timing = (
             f"{slack:.0f} min before due"
             if slack >= -FINISH_SLACK_MINUTES
@@ -76,7 +78,16 @@ class Explainer:
         others = (
             "the only eligible reader" if eligible == 1 else f"one of {eligible} eligible readers"
         )
-        return f"{name} is {others}; predicted to finish at {self._time(finish)}, {timing}"
+        return (
+            f"{name} is {others}; predicted to finish at {self._time(finish)} ({local}), {timing}"
+        )
+
+    def _local_time(self, study: int, minutes: float) -> str:
+        """The facility's wall-clock time: what the sending hospital sees."""
+        facility = self.problem.studies.facility[study]
+        zone = ZoneInfo(self.problem.facility_zone.get(facility, "UTC"))
+        local = at_minutes(self.problem.now, minutes).astimezone(zone)
+        return f"{local:%H:%M %Z} at {facility}"
 
     def _predicted_finish(self, study: int, reader: int) -> tuple[float, int]:
         """Finish if slotted in `reader`'s queue by dispatch order, and how many it would delay."""

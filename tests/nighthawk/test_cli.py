@@ -129,3 +129,11 @@ def test_bad_option_is_a_usage_error() -> None:
     result = run("solve", "-", "--time-limit", "-1", stdin="{}")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_unwritable_out_is_one_line(tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "plan.json"
+    result = run("solve", "-", "--out", str(target), stdin=json.dumps(snapshot_data()))
+    assert result.returncode == 2
+    assert result.stderr.startswith("--out: cannot write")
+    assert "Traceback" not in result.stderr

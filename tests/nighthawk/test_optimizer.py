@@ -104,6 +104,8 @@ def test_explanation_names_eligible_count_alternatives_and_barred_readers() -> N
     assert why is not None
     assert why.eligible_radiologists == 2
     assert why.summary.startswith("rad-1 is one of 2 eligible readers")
+    # Local time at the facility (fac-1 is in CA: Pacific time).
+    assert "(23:40 PST at fac-1)" in why.summary
     by_reader = {alt.radiologist: alt for alt in why.alternatives}
     assert by_reader["rad-2"].reason_codes == ["LATER_FINISH"]
     assert by_reader["rad-2"].minutes_later == pytest.approx(20.0)
