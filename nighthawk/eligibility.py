@@ -157,6 +157,8 @@ class Eligibility:
         Rules are applied in order; a rule's clause is named only if it rules someone out, so
         the sentence names exactly the combination nobody on shift holds.
         """
+        if self.problem.reader_count == 0:
+            return Reason("NO_READER_ON_SHIFT", "no radiologist is on shift")
         remaining = np.ones(self.problem.reader_count, dtype=bool)
         clauses: dict[str, str] = {}
         for rule in RULES:

@@ -151,3 +151,9 @@ def test_nobody_on_shift_long_enough() -> None:
     assert Eligibility(problem).why_nobody(0).text == (
         "no radiologist is on shift long enough to finish it"
     )
+
+
+def test_nobody_on_shift_at_all() -> None:
+    problem = build_problem(snapshot([], [study()]))
+    reason = Eligibility(problem).why_nobody(0)
+    assert (reason.code, reason.text) == ("NO_READER_ON_SHIFT", "no radiologist is on shift")
