@@ -61,6 +61,25 @@ class PlanState:
             self.parts.append(part)
         self.unassigned_part = unassigned_score(context, self.unassigned)
         self.total = self._sum()
+        self.owner = owner
+        # Late studies per reader with their pressure, kept current so seeding costs O(late).
+        self.late: list[list[tuple[int, float]]] = [
+            self._late_studies(reader) for reader in range(len(self.parts))
+        ]
+
+    def _late_studies(self, reader: int) -> list[tuple[int, float]]:
+        context = self.context
+        if self.parts[reader].late_studies == 0:
+            return []
+        queue = self.schedule.queues[reader]
+        timeline = reader_timeline(context, reader, queue)
+        late = []
+        for study, finish in zip(queue, timeline.finishes, strict=True):
+            minutes = finish - context.due[study]
+            if minutes > FINISH_SLACK_MINUTES:
+                stat_bonus = 1000.0 if context.is_stat[study] else 0.0
+                late.append((study, context.weight[study] * (1.0 + minutes) + stat_bonus))
+        return late
 
     def _sum(self) -> Score:
         total = self.unassigned_part
@@ -88,9 +107,13 @@ class PlanState:
         weights = self.context.problem.preference_weights
         if not is_better(total.key(weights), self.key()):
             return False
+        for study in freed:
+            self.owner[study] = NO_RADIOLOGIST
         for reader, queue in queues.items():
             self.schedule.queues[reader] = list(queue)
             self.parts[reader] = new_parts[reader]
+            self.owner[queue] = reader
+            self.late[reader] = self._late_studies(reader)
         self.unassigned = unassigned
         self.unassigned_part = unassigned_part
         self.total = total
@@ -118,16 +141,10 @@ class NeighbourhoodPicker:
         context, state = self.context, self.state
         candidates: list[int] = []
         pressure: list[float] = []
-        for reader, queue in enumerate(state.schedule.queues):
-            if state.parts[reader].late_studies == 0:
-                continue
-            timeline = reader_timeline(context, reader, queue)
-            for study, finish in zip(queue, timeline.finishes, strict=True):
-                late = finish - context.due[study]
-                if late > FINISH_SLACK_MINUTES:
-                    candidates.append(study)
-                    stat_bonus = 1000.0 if context.is_stat[study] else 0.0
-                    pressure.append(context.weight[study] * (1.0 + late) + stat_bonus)
+        for late in state.late:
+            for study, weight in late:
+                candidates.append(study)
+                pressure.append(weight)
         for study in state.unassigned:
             if self.allowed[study].any():
                 candidates.append(study)
@@ -152,10 +169,7 @@ class NeighbourhoodPicker:
         return chosen[: self.settings.max_readers]
 
     def _owner(self, study: int) -> int:
-        for reader, queue in enumerate(self.state.schedule.queues):
-            if study in queue:
-                return reader
-        return NO_RADIOLOGIST
+        return int(self.state.owner[study])
 
     def _random_readers(self, exclude: set[int] | None = None) -> list[int]:
         count = self.context.problem.reader_count
