@@ -49,6 +49,7 @@ class SolveResult:
     score: Score
     baseline: Score
     info: SolverInfo
+    baseline_schedule: Schedule
 
 
 def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveResult:
@@ -97,7 +98,7 @@ def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveRe
         time_limit_seconds=options.time_limit,
         message=message,
     )
-    return SolveResult(problem, context, state.schedule, state.total, baseline, info)
+    return SolveResult(problem, context, state.schedule, state.total, baseline, info, greedy)
 
 
 def _is_small(context: ScoringContext) -> bool:
@@ -160,7 +161,7 @@ def render_plan(result: SolveResult, *, explain: bool = True) -> Plan:
         assignments=assignments,
         unassigned=unassigned,
         objective=objective_report(context, result.schedule, result.score),
-        baseline=objective_report(context, greedy_schedule(context), result.baseline),
+        baseline=objective_report(context, result.baseline_schedule, result.baseline),
         solver=result.info,
     )
 
