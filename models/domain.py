@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from models.priority import DEFAULT_SLA_MINUTES, Modality, Priority
 from models.types import (
+    MAX_SHIFT_HOURS,
     Identifier,
     IsoDate,
     PositiveMinutes,
+    ReadMinutes,
     SpeedFactor,
     StateCode,
     StrictBool,
@@ -107,6 +110,8 @@ class Shift(Strict):
     def _end_after_start(self) -> Shift:
         if self.end <= self.start:
             raise ValueError("end: must be after start")
+        if self.end - self.start > timedelta(hours=MAX_SHIFT_HOURS):
+            raise ValueError(f"end: shift longer than {MAX_SHIFT_HOURS} hours")
         return self
 
 
@@ -122,7 +127,7 @@ class StudyBase(Strict):
     priority: Priority
     arrived_at: UtcDateTime
     due_at: UtcDateTime | None = None
-    expected_minutes: PositiveMinutes
+    expected_minutes: ReadMinutes
 
 
 class Radiologist(RadiologistProfile):

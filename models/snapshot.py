@@ -15,7 +15,7 @@ from models.domain import (
     StudyBase,
 )
 from models.priority import DEFAULT_PRIORITY_WEIGHTS, DEFAULT_SLA_MINUTES, Priority
-from models.types import Identifier, NonNegativeMinutes, UtcDateTime
+from models.types import MAX_SHIFT_HOURS, Identifier, NonNegativeMinutes, UtcDateTime
 
 NonNegativeWeight = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 
@@ -65,6 +65,8 @@ class SnapshotRadiologist(RadiologistProfile):
     def _shift_ends_after_start(self) -> Self:
         if self.shift_end <= self.shift_start:
             raise ValueError("shift_end: must be after shift_start")
+        if self.shift_end - self.shift_start > timedelta(hours=MAX_SHIFT_HOURS):
+            raise ValueError(f"shift_end: shift longer than {MAX_SHIFT_HOURS} hours")
         return self
 
 

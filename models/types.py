@@ -95,9 +95,18 @@ StateCode = Annotated[str, BeforeValidator(_state_code)]
 TimeZoneName = Annotated[str, BeforeValidator(_time_zone)]
 Identifier = Annotated[str, BeforeValidator(_identifier)]
 Subspecialty = Annotated[str, BeforeValidator(_subspecialty)]
-PositiveMinutes = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
-NonNegativeMinutes = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
-SpeedFactor = Annotated[float, Field(strict=True, gt=0, le=10, allow_inf_nan=False)]
+# Upper bounds keep nonsense (a 10^300-minute read) out, and the solver's integers in range.
+MAX_READ_MINUTES = 1440.0  # no single read takes a day (polytrauma CT is about 39 minutes)
+MAX_SLA_MINUTES = 43200.0  # 30 days; the longest contracts seen are 72 hours
+MAX_SHIFT_HOURS = 168  # a week; real shifts are 8-12 hours
+PositiveMinutes = Annotated[
+    float, Field(strict=True, gt=0, le=MAX_SLA_MINUTES, allow_inf_nan=False)
+]
+ReadMinutes = Annotated[float, Field(strict=True, gt=0, le=MAX_READ_MINUTES, allow_inf_nan=False)]
+NonNegativeMinutes = Annotated[
+    float, Field(strict=True, ge=0, le=MAX_READ_MINUTES, allow_inf_nan=False)
+]
+SpeedFactor = Annotated[float, Field(strict=True, ge=0.1, le=10, allow_inf_nan=False)]
 StrictBool = Annotated[bool, Field(strict=True)]
 
 

@@ -176,7 +176,11 @@ def _preference_tier(
     if balance:
         for reader, options in by_reader.items():
             backlog = round(context.backlog[reader] * SECONDS_PER_MINUTE)
-            most = backlog + sum(o.seconds for o in options)
+            # Reads must fit between ready and the latest allowed end: a tight, safe bound.
+            window = max((o.latest_end for o in options), default=0) - _ceil_seconds(
+                context.ready[reader]
+            )
+            most = backlog + max(0, min(sum(o.seconds for o in options), window))
             load = model.new_int_var(backlog, most, f"load[{reader}]")
             model.add(load == backlog + sum(o.seconds * o.present for o in options))
             squared = model.new_int_var(backlog * backlog, most * most, f"load_sq[{reader}]")

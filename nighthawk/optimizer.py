@@ -84,7 +84,9 @@ def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveRe
                 iterations, improvements = stats.iterations, stats.improvements
                 status = "IMPROVED" if improvements else "GREEDY"
     except Exception as error:  # the greedy plan must survive any solver failure
-        log.exception("optimizer failed; keeping the greedy plan")
+        # One line for the user (the plan carries the reason too); the trace only when debugging.
+        log.warning("optimizer failed (%s); keeping the greedy plan", error)
+        log.debug("optimizer failure", exc_info=True)
         state = PlanState(context, greedy)
         status, message = "FALLBACK_GREEDY", f"optimizer failed ({error}); greedy plan kept"
     info = SolverInfo(

@@ -90,6 +90,15 @@ def bad_study(**changes: Any) -> dict[str, Any]:
         (bad_study(state="XX"), "studies[3].state: 'XX' is not a US state code"),
         (bad_study(expected_minutes=-3), "studies[3].expected_minutes: must be greater than 0"),
         (bad_study(colour="red"), "studies[3].colour: unknown field"),
+        (bad_study(expected_minutes=1e300), "studies[3].expected_minutes: must be at most 1440"),
+        (
+            snapshot_data(radiologists=[reader(shift_end="9999-12-05T07:00:00Z")]),
+            "radiologists[0].shift_end: shift longer than 168 hours",
+        ),
+        (
+            snapshot_data(radiologists=[reader(speed=0.0)]),
+            "radiologists[0].speed: must be at least 0.1",
+        ),
         (
             bad_study(arrived_at="2026-12-05T07:00:00"),
             "studies[3].arrived_at: time has no UTC offset",

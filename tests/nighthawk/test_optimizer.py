@@ -114,7 +114,9 @@ def test_explanation_names_eligible_count_alternatives_and_barred_readers() -> N
     assert why.ineligible == {"NOT_LICENSED": 1}
 
 
-def test_solver_failure_falls_back_to_the_greedy_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_solver_failure_falls_back_to_the_greedy_plan(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("solver crashed")
 
@@ -122,6 +124,10 @@ def test_solver_failure_falls_back_to_the_greedy_plan(monkeypatch: pytest.Monkey
     snap = snapshot([reader()], [study("a"), study("b")])
     plan = solve(snap, EXACT)
     assert plan.solver.status == "FALLBACK_GREEDY"
+    # The user sees one warning line, not a traceback.
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.exc_info for r in warnings] == [None]
+    assert "solver crashed" in warnings[0].getMessage()
     assert "solver crashed" in (plan.solver.message or "")
     assert len(plan.assignments) == 2
     assert validate_plan(snap, plan).valid
