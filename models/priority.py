@@ -46,3 +46,17 @@ class Modality(StrEnum):
     PET = "PET"
     MG = "MG"
     FL = "FL"
+
+
+# Typical minutes to read one study when the sender gives no estimate (J Imaging 2022 for CT;
+# radiographs 2-4, MR 15-25); a reader's speed factor scales these.
+DEFAULT_READ_MINUTES: dict[Modality, float] = {
+    Modality.CT: 16.0,
+    Modality.MR: 20.0,
+    Modality.XR: 3.0,
+    Modality.US: 8.0,
+    Modality.NM: 15.0,
+    Modality.PET: 20.0,
+    Modality.MG: 5.0,
+    Modality.FL: 10.0,
+}

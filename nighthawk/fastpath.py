@@ -47,7 +47,19 @@ class _Queue:
     def tail(self) -> float:
         return self.finish[-1] if self.finish else self.ready
 
-    def insert(self, position: int, entry: _Entry) -> None:
+    def append(self, entry: _Entry) -> None:
+        """Add at the end without recomputing; call `_recompute` once after a batch."""
+        self.insert(len(self.studies), entry, recompute=False)
+
+    def pop(self, position: int) -> float:
+        """Take one read out of the queue; returns its minutes."""
+        for column in (self.studies, self.keys, self.due, self.weight, self.stat, self.limit):
+            column.pop(position)
+        minutes = self.minutes.pop(position)
+        self._recompute()
+        return minutes
+
+    def insert(self, position: int, entry: _Entry, *, recompute: bool = True) -> None:
         study, key, minutes, due, weight, stat, limit = entry
         self.studies.insert(position, study)
         self.keys.insert(position, key)
@@ -56,7 +68,8 @@ class _Queue:
         self.weight.insert(position, weight)
         self.stat.insert(position, stat)
         self.limit.insert(position, limit)
-        self._recompute()
+        if recompute:
+            self._recompute()
 
     def _recompute(self) -> None:
         clock, top = self.ready, -np.inf
@@ -114,7 +127,8 @@ class LivePlan:
         self.modalities = [frozenset(r.modalities) for r in readers]
         self.subspecialties = [frozenset(r.subspecialties) for r in readers]
         self._modality_ok = {
-            m: np.array([not held or m in held for held in self.modalities]) for m in Modality
+            m: np.array([not held or m in held for held in self.modalities], dtype=bool)
+            for m in Modality
         }
         self._credentials = [{c.facility: c.expires_on for c in r.credentials} for r in readers]
         self._license_until = self._validity_table(
@@ -133,26 +147,95 @@ class LivePlan:
             ]
         )
         self._ready = ready
+        self._shift_start = [r.shift_start for r in readers]
         self._queues = [_Queue(float(t)) for t in ready]
         self.load = self.backlog.copy()
         self._studies = {s.id: s for s in snapshot.studies}
+        self._owner: dict[str, int] = {}
         for reader_id, study_ids in (queues or {}).items():
             reader = self._reader_index[reader_id]
+            queue = self._queues[reader]
             for study_id in study_ids:
                 entry = self._entry(self._studies[study_id], reader)
-                queue = self._queues[reader]
-                queue.insert(len(queue.studies), entry)
+                queue.append(entry)
                 self.load[reader] += entry[2]
+                self._owner[study_id] = reader
+            queue._recompute()
 
     def queue(self, reader_id: str) -> list[str]:
         return list(self._queues[self._reader_index[reader_id]].studies)
 
-    def assign_one(self, study: SnapshotStudy) -> Placement:
-        """Insert one arrival where it costs the plan least, and say where."""
+    def has_reader(self, reader_id: str) -> bool:
+        return reader_id in self._reader_index
+
+    def owner(self, study_id: str) -> str | None:
+        reader = self._owner.get(study_id)
+        return None if reader is None else self.reader_ids[reader]
+
+    def remove(self, study_id: str) -> str | None:
+        """Take a study out of its reader's queue (handed back, moved or started)."""
+        reader = self._owner.pop(study_id, None)
+        if reader is None:
+            return None
+        queue = self._queues[reader]
+        self.load[reader] -= queue.pop(queue.studies.index(study_id))
+        return self.reader_ids[reader]
+
+    def begin(self, study_id: str, minutes_from_now: float, reading_minutes: float) -> None:
+        """The reader started this study: it leaves the queue and occupies the reader."""
+        reader = self._owner.get(study_id)
+        if reader is None:
+            return
+        self.remove(study_id)
+        self._occupy(reader, max(self._ready[reader], minutes_from_now) + reading_minutes)
+        self.load[reader] += reading_minutes
+
+    def release_reader(self, reader_id: str, minutes_from_now: float) -> None:
+        """The reader finished what they were reading: free from now (not before shift)."""
+        reader = self._reader_index.get(reader_id)
+        if reader is None:
+            return
+        start = minutes_between(self.now, self._shift_start[reader])
+        self.load[reader] = float(sum(self._queues[reader].minutes))
+        self._occupy(reader, max(minutes_from_now, start))
+
+    def _occupy(self, reader: int, ready: float) -> None:
+        self._ready[reader] = ready
+        queue = self._queues[reader]
+        queue.ready = ready
+        queue._recompute()
+
+    def place(self, study: SnapshotStudy, reader_id: str) -> Placement | None:
+        """Put a study with one named reader, after everything more urgent; None if it cannot go.
+
+        Used to keep one patient's studies together and for a manual override.
+        """
+        reader = self._reader_index.get(reader_id)
+        if reader is None:
+            return None
+        minutes = study.expected_minutes / self.speed
+        limits = self._limits(study)
+        candidates = self._eligible(study, minutes, limits)
+        if not candidates[reader]:
+            return None
+        entry = self._entry(study, reader)
+        price = self._price(study, reader, entry)
+        if price is None:
+            return None
+        self._studies[study.id] = study
+        return self._commit(study.id, reader, price, entry, int(candidates.sum()))
+
+    def assign_one(self, study: SnapshotStudy, *, exclude: str | None = None) -> Placement:
+        """Insert one arrival where it costs the plan least, and say where.
+
+        `exclude` names a reader who must not get it (they just handed it back).
+        """
         self._studies[study.id] = study
         minutes = study.expected_minutes / self.speed
         limits = self._limits(study)
         candidates = self._eligible(study, minutes, limits)
+        if exclude is not None and exclude in self._reader_index:
+            candidates[self._reader_index[exclude]] = False
         due = self._due(study)
         key = study.priority.rank * _KEY_SPAN + due
         weight = self.settings.priority_weights.weight(study.priority)
@@ -176,15 +259,21 @@ class LivePlan:
             return Placement(study.id, None, -1, None, None, 0.0, eligible)
         reader, price = best
         entry = (study.id, key, float(minutes[reader]), due, weight, stat, float(limits[reader]))
+        return self._commit(study.id, reader, price, entry, eligible)
+
+    def _commit(
+        self, study_id: str, reader: int, price: _Price, entry: _Entry, eligible: int
+    ) -> Placement:
         self._queues[reader].insert(price.position, entry)
-        self.load[reader] += minutes[reader]
+        self.load[reader] += entry[2]
+        self._owner[study_id] = reader
         return Placement(
-            study=study.id,
+            study=study_id,
             radiologist=self.reader_ids[reader],
             position=price.position,
             start=at_minutes(self.now, price.start),
             finish=at_minutes(self.now, price.finish),
-            late_minutes=max(0.0, price.finish - due),
+            late_minutes=max(0.0, price.finish - entry[3]),
             eligible_radiologists=eligible,
         )
 
@@ -237,7 +326,7 @@ class LivePlan:
             Modality(study.modality)
         ]
         if study.subspecialty_required:
-            ok &= np.array([study.subspecialty in held for held in self.subspecialties])
+            ok &= np.array([study.subspecialty in held for held in self.subspecialties], dtype=bool)
         return ok
 
     def _minutes(self, study: SnapshotStudy, reader: int) -> float:

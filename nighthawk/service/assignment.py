@@ -1,0 +1,604 @@
+"""The assignment service: studies arrive, are placed at once, read, handed back, overridden.
+
+Locking discipline (what keeps PostgreSQL free of deadlocks with several API processes):
+- an operation on *one* study locks that study's row first (`FOR UPDATE SKIP LOCKED`: if
+  someone else holds it, the caller gets a 409 to retry rather than a queue of waiters), then
+  the plan lock;
+- an operation on *many* studies (ingest, roster changes, re-plan, watchdog) takes the plan
+  lock first and then only touches rows it can lock without waiting (`SKIP LOCKED`).
+So nobody ever waits for a study row while holding the plan lock. SQLite has one writer at a
+time (`BEGIN IMMEDIATE`), so the same code is trivially safe there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from models.api import StudyIn, StudyOut
+from models.priority import DEFAULT_READ_MINUTES, DEFAULT_SLA_MINUTES, Priority
+from models.snapshot import SnapshotStudy
+from models.tables import UNSTARTED, StudyRow, StudyStatus
+from nighthawk.clock import minutes_between
+from nighthawk.fastpath import Placement
+from nighthawk.service import audit
+from nighthawk.service.auth import Principal
+from nighthawk.service.clock import Clock
+from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
+from nighthawk.service.errors import Conflict, NotFound, Unprocessable
+from nighthawk.service.live import Live, LiveCache, ineligibility, place_study, why_nobody
+from nighthawk.service.views import study_out
+
+# A sender's clock may run a little ahead of ours; further than this is an error.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+_UNSTARTED = [s.value for s in UNSTARTED]
+
+
+@dataclass(frozen=True)
+class Ingested:
+    study: StudyOut
+    created: bool
+
+
+def content_hash(body: StudyIn) -> str:
+    """Fingerprint of what the sender said; a retry with the same body is the same study."""
+    payload = json.dumps(body.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class AssignmentService:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.cache = LiveCache()
+        self.changed = threading.Event()  # set on every plan change; the re-plan job clears it
+
+    # --- arrivals ---------------------------------------------------------------------------
+
+    def ingest(self, principal: Principal, body: StudyIn) -> Ingested:
+        if not principal.sees_facility(body.facility):
+            raise Unprocessable("facility", f"unknown facility {body.facility!r}")
+        now = self.clock.now()
+        if body.received_at is not None and body.received_at > now + MAX_CLOCK_SKEW:
+            raise Unprocessable("received_at", "is in the future")
+        digest = content_hash(body)
+        try:
+            return self._ingest(principal, body, digest, now)
+        except IntegrityError:
+            # Another process inserted the same accession between our check and insert.
+            with write_transaction(self.engine) as connection:
+                existing = self._by_accession(connection, body.facility, body.accession)
+            if existing is None:
+                raise
+            return self._replay(existing, digest)
+
+    def _ingest(self, principal: Principal, body: StudyIn, digest: str, now: datetime) -> Ingested:
+        with write_transaction(self.engine) as connection, self.cache.lock:
+            epoch = lock_plan(connection)
+            existing = self._by_accession(connection, body.facility, body.accession)
+            if existing is not None:
+                return self._replay(existing, digest)
+            live = self.cache.get(connection, epoch, now)
+            try:
+                row = self._place_new(connection, live, principal, body, digest, now)
+                self.cache.advance(bump_epoch(connection, epoch))
+            except BaseException:
+                self.cache.invalidate()
+                raise
+        self.changed.set()
+        return Ingested(study_out(row), created=True)
+
+    def _replay(self, existing: Row[Any], digest: str) -> Ingested:
+        if existing.content_hash != digest:
+            raise Conflict(
+                f"accession {existing.accession!r} at {existing.facility} was already received "
+                "with different content"
+            )
+        return Ingested(study_out(existing), created=False)
+
+    def _by_accession(self, connection: Connection, facility: str, accession: str) -> Any:
+        return connection.execute(
+            select(StudyRow.__table__).where(
+                StudyRow.facility == facility, StudyRow.accession == accession
+            )
+        ).first()
+
+    def _place_new(
+        self,
+        connection: Connection,
+        live: Live,
+        principal: Principal,
+        body: StudyIn,
+        digest: str,
+        now: datetime,
+    ) -> Any:
+        facility = live.view.facilities.get(body.facility)
+        if facility is None:
+            raise Unprocessable("facility", f"unknown facility {body.facility!r}")
+        received = body.received_at or now
+        sla = facility.sla_minutes.minutes(body.priority, DEFAULT_SLA_MINUTES)
+        study = SnapshotStudy.model_construct(
+            id=uuid.uuid4().hex,
+            facility=body.facility,
+            state=facility.state,
+            modality=body.modality,
+            subspecialty=body.subspecialty,
+            subspecialty_required=body.subspecialty_required,
+            priority=body.priority,
+            arrived_at=received,
+            due_at=received + timedelta(minutes=sla),
+            expected_minutes=body.expected_minutes or DEFAULT_READ_MINUTES[body.modality],
+            assigned_to=None,
+        )
+        sibling = self._patient_reader(connection, body.patient_ref)
+        placement = place_study(live, study, prefer=sibling)
+        values = {
+            "id": study.id,
+            "facility": study.facility,
+            "accession": body.accession,
+            "state": study.state,
+            "modality": body.modality.value,
+            "priority": body.priority.value,
+            "subspecialty": body.subspecialty,
+            "subspecialty_required": body.subspecialty_required,
+            "body_part": body.body_part,
+            "patient_ref": body.patient_ref,
+            "expected_minutes": study.expected_minutes,
+            "received_at": received,
+            "due_at": study.due_at,
+            "content_hash": digest,
+            "version": 1,
+            "pinned": False,
+            **self._placement_values(live, study, placement, now),
+        }
+        connection.execute(insert(StudyRow).values(**values))
+        audit.record(
+            connection,
+            at=now,
+            actor=principal.name,
+            action="study.received",
+            study_id=study.id,
+            after={"facility": study.facility, "accession": body.accession},
+        )
+        self._audit_placement(connection, now, study.id, None, values, "arrival")
+        return connection.execute(select(StudyRow.__table__).where(StudyRow.id == study.id)).one()
+
+    def _patient_reader(self, connection: Connection, patient_ref: str | None) -> str | None:
+        """The reader already holding this patient's unread studies, if any."""
+        if patient_ref is None:
+            return None
+        return connection.execute(
+            select(StudyRow.assigned_to)
+            .where(
+                StudyRow.patient_ref == patient_ref,
+                StudyRow.assigned_to.is_not(None),
+                StudyRow.status.in_([*_UNSTARTED, StudyStatus.READING.value]),
+            )
+            .limit(1)
+        ).scalar()
+
+    def _placement_values(
+        self, live: Live, study: SnapshotStudy, placement: Placement, now: datetime
+    ) -> dict[str, Any]:
+        if placement.radiologist is None:
+            _, reason = why_nobody(live.view, study)
+            return {
+                "status": StudyStatus.UNCOVERED.value,
+                "assigned_to": None,
+                "assigned_at": None,
+                "queue_rank": 0.0,
+                "predicted_start": None,
+                "predicted_finish": None,
+                "uncovered_reason": reason,
+            }
+        start, finish = _not_before(now, placement.start, placement.finish)
+        late = placement.late_minutes > 1e-6
+        return {
+            "status": (StudyStatus.AT_RISK if late else StudyStatus.ASSIGNED).value,
+            "assigned_to": placement.radiologist,
+            "assigned_at": now,
+            "queue_rank": live.rank_at(placement.radiologist, study.id),
+            "predicted_start": start,
+            "predicted_finish": finish,
+            "uncovered_reason": None,
+        }
+
+    def _audit_placement(
+        self,
+        connection: Connection,
+        now: datetime,
+        study_id: str,
+        before: str | None,
+        values: dict[str, Any],
+        reason: str,
+        actor: str = audit.ENGINE_ACTOR,
+    ) -> None:
+        after = {"assigned_to": values["assigned_to"], "status": values["status"]}
+        if values.get("predicted_finish") is not None:
+            after["predicted_finish"] = values["predicted_finish"].isoformat()
+        if values.get("uncovered_reason"):
+            after["uncovered_reason"] = values["uncovered_reason"]
+        audit.record(
+            connection,
+            at=now,
+            actor=actor,
+            action="study.assigned" if values["assigned_to"] else "study.uncovered",
+            study_id=study_id,
+            before={"assigned_to": before},
+            after=after,
+            reason=reason,
+        )
+
+    # --- the reading workflow ---------------------------------------------------------------
+
+    def start(self, principal: Principal, study_id: str, radiologist: str) -> StudyOut:
+        now = self.clock.now()
+        with write_transaction(self.engine) as connection, self.cache.lock:
+            row = self._lock_study(connection, principal, study_id)
+            self._require_reader(connection, radiologist)
+            status = StudyStatus(row.status)
+            if status is StudyStatus.READING:
+                who = "you" if row.assigned_to == radiologist else row.assigned_to
+                raise Conflict(f"study {study_id} is already being read by {who}")
+            if status is StudyStatus.REPORTED:
+                raise Conflict(f"study {study_id} is already reported")
+            if row.assigned_to != radiologist:
+                raise Conflict(
+                    f"study {study_id} is assigned to {row.assigned_to or 'nobody'}, "
+                    f"not {radiologist}; only the assigned reader may start it"
+                )
+            epoch = lock_plan(connection)
+            values = {"status": StudyStatus.READING.value, "started_at": now, "pinned": True}
+            self._update_study(connection, row, values)
+            audit.record(
+                connection,
+                at=now,
+                actor=principal.name,
+                action="study.started",
+                study_id=study_id,
+                before={"status": row.status},
+                after={"status": "reading", "radiologist": radiologist},
+            )
+            self._after_workflow_change(connection, epoch, now, row, radiologist, "start")
+        self.changed.set()
+        return self.get(principal, study_id)
+
+    def complete(
+        self, principal: Principal, study_id: str, radiologist: str, report: str
+    ) -> StudyOut:
+        now = self.clock.now()
+        with write_transaction(self.engine) as connection, self.cache.lock:
+            row = self._lock_study(connection, principal, study_id)
+            self._require_reader(connection, radiologist)
+            status = StudyStatus(row.status)
+            if row.assigned_to != radiologist:
+                raise Conflict(
+                    f"study {study_id} is assigned to {row.assigned_to or 'nobody'}, "
+                    f"not {radiologist}"
+                )
+            if status is StudyStatus.REPORTED and (row.report == "final" or report == "prelim"):
+                raise Conflict(f"study {study_id} already has a {row.report} report")
+            if status not in (StudyStatus.READING, StudyStatus.REPORTED, *UNSTARTED):
+                raise Conflict(f"study {study_id} cannot be completed from {row.status}")
+            epoch = lock_plan(connection)
+            values: dict[str, Any] = {"status": StudyStatus.REPORTED.value, "report": report}
+            if row.reported_at is None:
+                values["reported_at"] = now  # TAT runs to the first report, prelim or final
+            if row.started_at is None:
+                values["started_at"] = now
+            self._update_study(connection, row, values)
+            audit.record(
+                connection,
+                at=now,
+                actor=principal.name,
+                action="study.reported",
+                study_id=study_id,
+                before={"status": row.status, "report": row.report},
+                after={"status": "reported", "report": report, "radiologist": radiologist},
+            )
+            self._after_workflow_change(connection, epoch, now, row, radiologist, "complete")
+        self.changed.set()
+        return self.get(principal, study_id)
+
+    def release(
+        self, principal: Principal, study_id: str, radiologist: str, reason: str
+    ) -> StudyOut:
+        now = self.clock.now()
+        with write_transaction(self.engine) as connection, self.cache.lock:
+            row = self._lock_study(connection, principal, study_id)
+            self._require_reader(connection, radiologist)
+            status = StudyStatus(row.status)
+            if status is StudyStatus.REPORTED:
+                raise Conflict(f"study {study_id} is already reported")
+            if row.assigned_to != radiologist:
+                raise Conflict(
+                    f"study {study_id} is assigned to {row.assigned_to or 'nobody'}, "
+                    f"not {radiologist}; only its reader may hand it back"
+                )
+            epoch = lock_plan(connection)
+            live = self._live(connection, epoch, now)
+            try:
+                live.plan.remove(study_id)
+                if status is StudyStatus.READING:
+                    live.plan.release_reader(radiologist, minutes_between(live.now, now))
+                audit.record(
+                    connection,
+                    at=now,
+                    actor=principal.name,
+                    action="study.released",
+                    study_id=study_id,
+                    before={"status": row.status, "assigned_to": row.assigned_to},
+                    after={"status": "received", "assigned_to": None},
+                    reason=reason,
+                )
+                study = live.view.studies[study_id].study if study_id in live.view.studies else None
+                study = study or _snapshot_study(row)
+                placement = live.plan.assign_one(study, exclude=radiologist)
+                values = self._placement_values(live, study, placement, now)
+                if placement.radiologist is None:
+                    values["uncovered_reason"] = (
+                        f"handed back by {radiologist} ({reason}); no other eligible "
+                        "radiologist on shift can take it"
+                    )
+                values.update(started_at=None, pinned=False)
+                self._update_study(connection, row, values)
+                self._audit_placement(connection, now, study_id, radiologist, values, reason)
+                self.cache.advance(bump_epoch(connection, epoch))
+            except BaseException:
+                self.cache.invalidate()
+                raise
+        self.changed.set()
+        return self.get(principal, study_id)
+
+    def assign(
+        self, principal: Principal, study_id: str, radiologist: str, reason: str
+    ) -> StudyOut:
+        """Manual override: the named reader gets the study, pinned there, if eligible."""
+        now = self.clock.now()
+        with write_transaction(self.engine) as connection, self.cache.lock:
+            row = self._lock_study(connection, principal, study_id)
+            self._require_reader(connection, radiologist)
+            if StudyStatus(row.status) not in UNSTARTED:
+                raise Conflict(f"study {study_id} is {row.status}; only unstarted work can move")
+            epoch = lock_plan(connection)
+            live = self._live(connection, epoch, now)
+            study = _snapshot_study(row)
+            reasons = ineligibility(live.view, study, radiologist)
+            if reasons:
+                raise Unprocessable(
+                    "radiologist", f"{radiologist} may not read study {study_id}", reasons=reasons
+                )
+            try:
+                live.plan.remove(study_id)
+                placement = live.plan.place(study, radiologist)
+                if placement is None:
+                    raise Unprocessable(
+                        "radiologist",
+                        f"{radiologist} cannot finish study {study_id} before their shift "
+                        "ends with the work already queued",
+                    )
+                values = self._placement_values(live, study, placement, now)
+                values["pinned"] = True
+                self._update_study(connection, row, values)
+                self._audit_placement(
+                    connection, now, study_id, row.assigned_to, values, reason, principal.name
+                )
+                self.cache.advance(bump_epoch(connection, epoch))
+            except BaseException:
+                self.cache.invalidate()
+                raise
+        self.changed.set()
+        return self.get(principal, study_id)
+
+    def _after_workflow_change(
+        self,
+        connection: Connection,
+        epoch: int,
+        now: datetime,
+        row: Any,
+        radiologist: str,
+        change: str,
+    ) -> None:
+        """Keep this process's live plan in step with a start or a completion."""
+        live = self.cache.get(connection, epoch, now)
+        try:
+            offset = minutes_between(live.now, now)
+            if change == "start":
+                reader = live.view.radiologists.get(radiologist)
+                speed = reader.speed if reader is not None else 1.0
+                live.plan.begin(row.id, offset, row.expected_minutes / speed)
+            elif row.status == StudyStatus.READING.value:
+                live.plan.release_reader(radiologist, offset)
+            else:
+                live.plan.remove(row.id)
+            self.cache.advance(bump_epoch(connection, epoch))
+        except BaseException:
+            self.cache.invalidate()
+            raise
+
+    def _live(self, connection: Connection, epoch: int, now: datetime) -> Live:
+        return self.cache.get(connection, epoch, now)
+
+    def _lock_study(self, connection: Connection, principal: Principal, study_id: str) -> Any:
+        query = select(StudyRow.__table__).where(StudyRow.id == study_id)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = connection.execute(query).first()
+        if row is None:
+            exists = connection.execute(
+                select(StudyRow.facility).where(StudyRow.id == study_id)
+            ).first()
+            if exists is None or not principal.sees_facility(exists.facility):
+                raise NotFound(f"study {study_id} not found")
+            raise Conflict(f"study {study_id} is being changed by another request; retry")
+        if not principal.sees_facility(row.facility):
+            raise NotFound(f"study {study_id} not found")
+        return row
+
+    def _require_reader(self, connection: Connection, radiologist: str) -> None:
+        from models.tables import RadiologistRow
+
+        found = connection.execute(
+            select(RadiologistRow.id).where(RadiologistRow.id == radiologist)
+        ).first()
+        if found is None:
+            raise Unprocessable("radiologist", f"unknown radiologist {radiologist!r}")
+
+    def _update_study(self, connection: Connection, row: Any, values: dict[str, Any]) -> None:
+        result = connection.execute(
+            update(StudyRow)
+            .where(StudyRow.id == row.id, StudyRow.version == row.version)
+            .values(**values, version=row.version + 1)
+        )
+        if result.rowcount != 1:
+            raise Conflict(f"study {row.id} changed meanwhile; retry")
+
+    # --- many studies at once (plan lock held, rows skipped if locked) ----------------------
+
+    def lock_free_studies(self, connection: Connection, study_ids: list[str]) -> set[str]:
+        """The subset of studies this transaction could lock without waiting."""
+        if not study_ids:
+            return set()
+        query = select(StudyRow.id).where(StudyRow.id.in_(study_ids))
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return set(connection.execute(query).scalars())
+
+    def reconsider(
+        self,
+        connection: Connection,
+        epoch: int,
+        now: datetime,
+        *,
+        actor: str,
+        reason: str,
+        readers: set[str] | None = None,
+    ) -> int:
+        """After a roster change: hand off work readers can no longer do, retry the uncovered.
+
+        `readers` names readers whose whole queue is re-placed (their eligibility changed).
+        Returns how many studies moved. The caller holds the plan lock.
+        """
+        live = self.cache.rebuild(connection, epoch, now)
+        try:
+            board = {r.id for r in live.view.on_board}
+            moving = [
+                item
+                for item in live.view.studies.values()
+                if item.status is not StudyStatus.READING
+                and not (item.pinned and item.study.assigned_to in board)
+                and (
+                    item.study.assigned_to is None
+                    or item.study.assigned_to not in board
+                    or (readers is not None and item.study.assigned_to in readers)
+                )
+            ]
+            moved = self.replace_studies(connection, live, moving, now, actor, reason)
+            self.cache.advance(bump_epoch(connection, epoch))
+        except BaseException:
+            self.cache.invalidate()
+            raise
+        self.changed.set()
+        return moved
+
+    def replace_studies(
+        self,
+        connection: Connection,
+        live: Live,
+        items: list[Any],
+        now: datetime,
+        actor: str,
+        reason: str,
+    ) -> int:
+        """Re-place studies through the fast path, most urgent first; write what changed."""
+        lockable = self.lock_free_studies(connection, [i.study.id for i in items])
+        items = [i for i in items if i.study.id in lockable]
+        for item in items:
+            live.plan.remove(item.study.id)
+        items.sort(key=lambda i: (Priority(i.study.priority).rank, i.study.due_at))
+        updates, entries = [], []
+        for item in items:
+            before = item.study.assigned_to
+            placement = live.plan.assign_one(item.study)
+            values = self._placement_values(live, item.study, placement, now)
+            if values["assigned_to"] == before and item.status.value == values["status"]:
+                continue
+            updates.append({"b_id": item.study.id, "b_version": item.version, **values})
+            entries.append(_audit_entry(now, actor, item.study.id, before, values, reason))
+        if updates:
+            connection.execute(
+                update(StudyRow)
+                .where(
+                    and_(
+                        StudyRow.id == bindparam("b_id"),
+                        StudyRow.version == bindparam("b_version"),
+                    )
+                )
+                .values(
+                    {key: bindparam(key) for key in updates[0] if not key.startswith("b_")}
+                    | {"version": StudyRow.version + 1, "pinned": False}
+                ),
+                updates,
+            )
+            audit.record_many(connection, entries)
+        return len(updates)
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get(self, principal: Principal, study_id: str) -> StudyOut:
+        from nighthawk.service.db import read_transaction
+
+        with read_transaction(self.engine) as connection:
+            row = connection.execute(
+                select(StudyRow.__table__).where(StudyRow.id == study_id)
+            ).first()
+        if row is None or not principal.sees_facility(row.facility):
+            raise NotFound(f"study {study_id} not found")
+        return study_out(row)
+
+
+def _snapshot_study(row: Any) -> SnapshotStudy:
+    from nighthawk.service.practice import open_study
+
+    return open_study(row).study
+
+
+def _not_before(
+    now: datetime, start: datetime | None, finish: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """A prediction never starts in the past (the live plan's clock may be seconds old)."""
+    if start is None or finish is None or start >= now:
+        return start, finish
+    return now, finish + (now - start)
+
+
+def _audit_entry(
+    now: datetime,
+    actor: str,
+    study_id: str,
+    before: str | None,
+    values: dict[str, Any],
+    reason: str,
+) -> dict[str, Any]:
+    after: dict[str, Any] = {"assigned_to": values["assigned_to"], "status": values["status"]}
+    if values.get("uncovered_reason"):
+        after["uncovered_reason"] = values["uncovered_reason"]
+    return {
+        "at": now,
+        "actor": actor,
+        "action": "study.assigned" if values["assigned_to"] else "study.uncovered",
+        "study_id": study_id,
+        "entity": None,
+        "before": {"assigned_to": before},
+        "after": after,
+        "reason": reason,
+    }

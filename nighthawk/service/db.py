@@ -1,0 +1,135 @@
+"""Engines, migrations and transactions for SQLite (embedded) and PostgreSQL (production).
+
+Every change to the plan runs in a *write transaction*: `BEGIN IMMEDIATE` on SQLite (one writer
+at a time, taken up front so two writers never deadlock upgrading their locks) and, on
+PostgreSQL, a `SELECT ... FOR UPDATE` of the single practice-state row, which serializes plan
+changes across every API process while reads carry on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+from models.tables import PracticeStateRow
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_WRITE = "nighthawk_write"
+DEFAULT_SQLITE_URL = "sqlite:///nighthawk.db"
+
+
+def normalise_url(url: str) -> str:
+    """Accept the common spellings of a PostgreSQL URL and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str = DEFAULT_SQLITE_URL, *, pool_size: int = 10) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    if not url.startswith("postgresql"):
+        raise ValueError(f"db: unsupported database URL {url!r} (use sqlite:/// or postgresql://)")
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # Several connections must see one database: an in-memory one would be per connection.
+        raise ValueError("db: use a SQLite file (sqlite:///path.db), not an in-memory database")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        poolclass=NullPool if ":memory:" in url else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself, so writes can say IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps commits
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that may change the plan; commits on success, rolls back on error."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{_WRITE: True})
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def lock_plan(connection: Connection) -> int:
+    """Take the plan lock (PostgreSQL row lock; SQLite already holds its write lock).
+
+    Returns the current epoch; `bump_epoch` moves it on so other processes rebuild their caches.
+    """
+    query = select(PracticeStateRow.epoch).where(PracticeStateRow.id == 1)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return int(connection.execute(query).scalar_one())
+
+
+def bump_epoch(connection: Connection, epoch: int) -> int:
+    connection.execute(
+        update(PracticeStateRow).where(PracticeStateRow.id == 1).values(epoch=epoch + 1)
+    )
+    return epoch + 1
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe when several servers start at once."""
+    with engine.connect() as connection:
+        if is_postgres(engine):
+            # One migrator at a time across processes; the others wait, then find nothing to do.
+            connection.execute(text("SELECT pg_advisory_lock(7262021)"))
+            connection.commit()
+        try:
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        finally:
+            if is_postgres(engine):
+                connection.execute(text("SELECT pg_advisory_unlock(7262021)"))
+                connection.commit()
+
+
+def sqlite_path(url: str) -> Path | None:
+    url = normalise_url(url)
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url.removeprefix("sqlite:///"))

@@ -1,0 +1,255 @@
+"""Reading the practice out of the database as engine inputs (no engine logic here).
+
+One `select` per table, rows turned straight into the engine's frozen models with
+`model_construct`: the data was validated when it came in, and re-validating 2,000 studies on
+every re-plan would cost more than the solve's first plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from models.domain import Credential, Facility, License, SlaMinutes
+from models.priority import Modality, Priority
+from models.snapshot import Settings, Snapshot, SnapshotRadiologist, SnapshotStudy
+from models.tables import (
+    OPEN,
+    FacilityRow,
+    RadiologistRow,
+    ShiftRow,
+    StudyRow,
+    StudyStatus,
+)
+from nighthawk.clock import minutes_between
+
+# A reader whose next shift starts within this horizon is planned for already (routine work
+# can wait for them); beyond it they are not on the board.
+PLANNING_HORIZON = timedelta(hours=24)
+# An overrunning read is assumed to need at least this many more minutes.
+MIN_REMAINING_MINUTES = 1.0
+
+
+@dataclass
+class OpenStudy:
+    """An unread study as the service tracks it, beside the engine's view of it."""
+
+    study: SnapshotStudy
+    status: StudyStatus
+    rank: float
+    pinned: bool
+    version: int
+    started_at: datetime | None
+    patient_ref: str | None
+
+
+@dataclass
+class PracticeView:
+    """Everything planning needs, read in one transaction."""
+
+    now: datetime
+    facilities: dict[str, Facility]
+    radiologists: dict[str, Any]
+    on_board: list[SnapshotRadiologist]  # available, on shift now or soon
+    studies: dict[str, OpenStudy] = field(default_factory=dict)
+
+    def queues(self, *, include_pinned: bool = True) -> dict[str, list[str]]:
+        """Each on-board reader's unstarted studies in reading order."""
+        board = {r.id for r in self.on_board}
+        queues: dict[str, list[tuple[float, str]]] = {r: [] for r in board}
+        for study_id, item in self.studies.items():
+            reader = item.study.assigned_to
+            if (
+                item.status is not StudyStatus.READING
+                and reader in board
+                and (include_pinned or not item.pinned)
+            ):
+                queues[reader].append((item.rank, study_id))
+        return {reader: [s for _, s in sorted(items)] for reader, items in queues.items()}
+
+    def snapshot(self, *, studies: list[SnapshotStudy] | None = None) -> Snapshot:
+        return Snapshot.model_construct(
+            now=self.now,
+            radiologists=self.on_board,
+            studies=studies if studies is not None else self.unstarted(),
+            facilities=list(self.facilities.values()),
+            settings=Settings(),
+        )
+
+    def unstarted(self) -> list[SnapshotStudy]:
+        return [i.study for i in self.studies.values() if i.status is not StudyStatus.READING]
+
+
+def facility_model(row: Any) -> Facility:
+    return Facility.model_construct(
+        id=row.id,
+        name=row.name,
+        state=row.state,
+        timezone=row.timezone,
+        sla_minutes=SlaMinutes.model_construct(
+            STAT=row.sla_stat, URGENT=row.sla_urgent, ROUTINE=row.sla_routine
+        ),
+    )
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def licenses(row: Any) -> list[License]:
+    return [
+        License.model_construct(state=item["state"], expires_on=_date(item.get("expires_on")))
+        for item in row.licenses
+    ]
+
+
+def credentials(row: Any) -> list[Credential]:
+    return [
+        Credential.model_construct(
+            facility=item["facility"], expires_on=_date(item.get("expires_on"))
+        )
+        for item in row.credentials
+    ]
+
+
+def shift_stretches(shifts: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Join overlapping and back-to-back shifts into continuous stretches, in time order."""
+    stretches: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(shifts):
+        if stretches and start <= stretches[-1][1]:
+            stretches[-1] = (stretches[-1][0], max(stretches[-1][1], end))
+        else:
+            stretches.append((start, end))
+    return stretches
+
+
+def current_stretch(
+    shifts: list[tuple[datetime, datetime]], now: datetime, horizon: timedelta = PLANNING_HORIZON
+) -> tuple[datetime, datetime] | None:
+    """The stretch the reader is on now, else the next one starting within the horizon."""
+    for start, end in shift_stretches(shifts):
+        if end > now and start <= now + horizon:
+            return start, end
+    return None
+
+
+def load_view(connection: Connection, now: datetime) -> PracticeView:
+    facilities = {
+        row.id: facility_model(row)
+        for row in connection.execute(select(FacilityRow.__table__)).all()
+    }
+    radiologists = {
+        row.id: row for row in connection.execute(select(RadiologistRow.__table__)).all()
+    }
+    shifts = _shifts_by_reader(connection, now)
+    studies = _open_studies(connection)
+    backlog = _backlog_minutes(studies, radiologists, now)
+    on_board = []
+    for reader_id, row in radiologists.items():
+        stretch = current_stretch(shifts.get(reader_id, []), now)
+        if not row.available or stretch is None:
+            continue
+        on_board.append(
+            SnapshotRadiologist.model_construct(
+                id=row.id,
+                name=row.name,
+                licenses=licenses(row),
+                credentials=credentials(row),
+                subspecialties=list(row.subspecialties),
+                modalities=[Modality(m) for m in row.modalities],
+                speed=row.speed,
+                shift_start=stretch[0],
+                shift_end=stretch[1],
+                backlog_minutes=backlog.get(reader_id, 0.0),
+            )
+        )
+    return PracticeView(now, facilities, radiologists, on_board, studies)
+
+
+def _shifts_by_reader(
+    connection: Connection, now: datetime
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    # Shifts are at most a week long, so one that could matter started less than a week ago.
+    rows = connection.execute(
+        select(ShiftRow.radiologist_id, ShiftRow.start, ShiftRow.end).where(
+            ShiftRow.end > now,
+            ShiftRow.start <= now + PLANNING_HORIZON + timedelta(days=8),
+        )
+    ).all()
+    shifts: dict[str, list[tuple[datetime, datetime]]] = {}
+    for reader_id, start, end in rows:
+        shifts.setdefault(reader_id, []).append((start, end))
+    return shifts
+
+
+_STUDY_COLUMNS = (
+    StudyRow.id,
+    StudyRow.facility,
+    StudyRow.state,
+    StudyRow.modality,
+    StudyRow.priority,
+    StudyRow.subspecialty,
+    StudyRow.subspecialty_required,
+    StudyRow.received_at,
+    StudyRow.due_at,
+    StudyRow.expected_minutes,
+    StudyRow.assigned_to,
+    StudyRow.status,
+    StudyRow.queue_rank,
+    StudyRow.pinned,
+    StudyRow.version,
+    StudyRow.started_at,
+    StudyRow.patient_ref,
+)
+
+
+def _open_studies(connection: Connection) -> dict[str, OpenStudy]:
+    rows = connection.execute(
+        select(*_STUDY_COLUMNS).where(StudyRow.status.in_([s.value for s in OPEN]))
+    ).all()
+    return {row.id: open_study(row) for row in rows}
+
+
+def open_study(row: Any) -> OpenStudy:
+    study = SnapshotStudy.model_construct(
+        id=row.id,
+        facility=row.facility,
+        state=row.state,
+        modality=Modality(row.modality),
+        subspecialty=row.subspecialty,
+        subspecialty_required=row.subspecialty_required,
+        priority=Priority(row.priority),
+        arrived_at=row.received_at,
+        due_at=row.due_at,
+        expected_minutes=row.expected_minutes,
+        assigned_to=row.assigned_to,
+    )
+    return OpenStudy(
+        study=study,
+        status=StudyStatus(row.status),
+        rank=row.queue_rank,
+        pinned=row.pinned,
+        version=row.version,
+        started_at=row.started_at,
+        patient_ref=row.patient_ref,
+    )
+
+
+def _backlog_minutes(
+    studies: dict[str, OpenStudy], radiologists: dict[str, Any], now: datetime
+) -> dict[str, float]:
+    """Minutes each reader still needs for what they are reading now."""
+    backlog: dict[str, float] = {}
+    for item in studies.values():
+        reader = item.study.assigned_to
+        if item.status is not StudyStatus.READING or reader not in radiologists:
+            continue
+        minutes = item.study.expected_minutes / radiologists[reader].speed
+        elapsed = minutes_between(item.started_at, now) if item.started_at else 0.0
+        backlog[reader] = backlog.get(reader, 0.0) + max(minutes - elapsed, MIN_REMAINING_MINUTES)
+    # The engine's contract caps backlog at a day; nobody reads longer than that in one go.
+    return {reader: min(minutes, 1440.0) for reader, minutes in backlog.items()}

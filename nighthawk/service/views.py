@@ -1,0 +1,67 @@
+"""Database rows to the contract's response bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.api import FacilityOut, RadiologistOut, StudyOut
+from models.plan import Explanation
+
+
+def study_out(row: Any, *, why: Explanation | None = None) -> StudyOut:
+    return StudyOut(
+        id=row.id,
+        status=row.status,
+        due_at=row.due_at,
+        assigned_to=row.assigned_to,
+        predicted_start=row.predicted_start,
+        predicted_finish=row.predicted_finish,
+        facility=row.facility,
+        accession=row.accession,
+        state=row.state,
+        modality=row.modality,
+        priority=row.priority,
+        subspecialty=row.subspecialty,
+        subspecialty_required=row.subspecialty_required,
+        body_part=row.body_part,
+        patient_ref=row.patient_ref,
+        expected_minutes=row.expected_minutes,
+        received_at=row.received_at,
+        assigned_at=row.assigned_at,
+        started_at=row.started_at,
+        reported_at=row.reported_at,
+        report=row.report,
+        uncovered_reason=row.uncovered_reason,
+        pinned=row.pinned,
+        version=row.version,
+        why=why,
+    )
+
+
+def facility_out(row: Any) -> FacilityOut:
+    sla = {
+        name: value
+        for name, value in (
+            ("STAT", row.sla_stat),
+            ("URGENT", row.sla_urgent),
+            ("ROUTINE", row.sla_routine),
+        )
+        if value is not None
+    }
+    return FacilityOut(
+        id=row.id, name=row.name, state=row.state, timezone=row.timezone, sla_minutes=sla
+    )
+
+
+def radiologist_out(row: Any) -> RadiologistOut:
+    return RadiologistOut(
+        id=row.id,
+        name=row.name,
+        licenses=list(row.licenses),
+        credentials=list(row.credentials),
+        subspecialties=list(row.subspecialties),
+        modalities=list(row.modalities),
+        speed=row.speed,
+        available=row.available,
+        availability_reason=row.availability_reason,
+    )
