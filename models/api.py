@@ -296,5 +296,3 @@ class TokenInfo(Public):
     name: str
     role: Role
     facilities: list[str]
-
-

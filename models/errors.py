@@ -56,7 +56,14 @@ def _message(error: ErrorDetails) -> str:
 
 def describe_first_error(exc: ValidationError, root: str = "") -> str:
     """One line: the field path and what is wrong with it."""
-    error = exc.errors()[0]
+    path, message = describe_error(exc.errors()[0])
+    if root:
+        path = f"{root}.{path}" if path else root
+    return f"{path}: {message}" if path else message
+
+
+def describe_error(error: ErrorDetails) -> tuple[str, str]:
+    """(field path, message) for one pydantic error."""
     path = field_path(error["loc"])
     message = _message(error)
     # Model-level validators name their own field ("studies[3].assigned_to: ...").
@@ -64,9 +71,7 @@ def describe_first_error(exc: ValidationError, root: str = "") -> str:
         inner_path, _, inner_message = message.partition(": ")
         path = f"{path}.{inner_path}" if path else inner_path
         message = inner_message
-    if root:
-        path = f"{root}.{path}" if path else root
-    return f"{path}: {message}" if path else message
+    return path, message
 
 
 def kind_is_model_level(error: ErrorDetails) -> bool:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -194,3 +194,15 @@ class JobLeaseRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=128)
     expires_at: datetime = _utc_column(nullable=False)
+
+
+# Core handles on the tables, typed as SQLAlchemy columns: service code writes
+# `STUDY.c.status.in_(...)` and type-checks, where `StudyRow.status` is typed as a str.
+FACILITY: Table = FacilityRow.__table__  # type: ignore[attr-defined]
+RADIOLOGIST: Table = RadiologistRow.__table__  # type: ignore[attr-defined]
+SHIFT: Table = ShiftRow.__table__  # type: ignore[attr-defined]
+STUDY: Table = StudyRow.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
+TOKEN: Table = TokenRow.__table__  # type: ignore[attr-defined]
+PRACTICE_STATE: Table = PracticeStateRow.__table__  # type: ignore[attr-defined]
+JOB_LEASE: Table = JobLeaseRow.__table__  # type: ignore[attr-defined]

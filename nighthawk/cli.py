@@ -6,14 +6,19 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from models.errors import describe_first_error
+from models.errors import describe_error, describe_first_error
 from models.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from nighthawk.service.settings import ServiceSettings
 
 app = typer.Typer(
     name="nighthawk",
@@ -146,6 +151,151 @@ def demo(
     )
     plan = solve_snapshot(snapshot, SolveOptions(time_limit=time_limit, seed=seed))
     print_plan_summary(snapshot, plan, console)
+
+
+token_app = typer.Typer(help="Named API tokens (stored hashed).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: $NIGHTHAWK_DB, else sqlite:///nighthawk.db).",
+        show_default=False,
+    ),
+]
+
+
+def _service_settings(db: str | None, **overrides: object) -> ServiceSettings:
+    from nighthawk.service.settings import ServiceSettings
+
+    try:
+        settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        path, message = describe_error(error.errors()[0])
+        fail(f"NIGHTHAWK_{path.upper()}: {message}")
+    if db is not None:
+        settings = settings.model_copy(update={"db": db})
+    return settings
+
+
+def _open_database(url: str) -> Engine:
+    """Connect and migrate, or exit with one line saying why not."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from nighthawk.service.db import make_engine, migrate
+
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except ValueError as error:
+        fail(f"--db: {error}".replace("--db: db: ", "--db: "))
+    except (SQLAlchemyError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        fail(f"--db: cannot open {url} ({reason})")
+    return engine
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    demo: Annotated[
+        bool, typer.Option(help="Seed a demo practice and feed it synthetic studies.")
+    ] = False,
+    jobs: Annotated[bool, typer.Option(help="Run the re-plan and watchdog jobs.")] = True,
+) -> None:
+    """Run the assignment API under uvicorn (migrations are applied at start-up)."""
+    import secrets
+
+    import uvicorn
+
+    settings = _service_settings(db, demo=demo, jobs=jobs)
+    if demo and not settings.admin_token:
+        settings = settings.model_copy(update={"admin_token": "nh_demo_" + secrets.token_hex(12)})
+    engine = _open_database(settings.db)
+    engine.dispose()
+    from api.app import create_app  # the only place anything imports the API
+
+    base = f"http://{host}:{port}"
+    typer.echo(f"nighthawk API on {base}  (docs: {base}/docs, schema: {base}/openapi.json)")
+    typer.echo(f"database: {settings.db}")
+    if settings.admin_token and demo:
+        typer.echo(f"demo admin token: {settings.admin_token}")
+        typer.echo(
+            f"  try: curl -H 'Authorization: Bearer {settings.admin_token}' "
+            f"{base}/v1/studies?limit=5"
+        )
+    elif not settings.admin_token:
+        typer.echo("no NIGHTHAWK_ADMIN_TOKEN set; create tokens with `nighthawk token create`")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="A unique name for the token's holder.")],
+    role: Annotated[str, typer.Option(help="admin, coverage_manager, worklist, site, analyst")],
+    facility: Annotated[
+        list[str] | None, typer.Option(help="For a site token: a facility it may see (repeat).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a named token and print it once (only its hash is stored)."""
+    from datetime import UTC, datetime
+
+    from models.tables import Role
+    from nighthawk.service.auth import create_token
+    from nighthawk.service.errors import ServiceError
+
+    roles = ", ".join(r.value for r in Role)
+    if role not in {r.value for r in Role}:
+        fail(f"--role: must be one of {roles}")
+    if not name.strip() or len(name) > 128:
+        fail("--name: must be 1 to 128 characters")
+    settings = _service_settings(db)
+    engine = _open_database(settings.db)
+    try:
+        _require_facilities(engine, facility or [])
+        secret = create_token(
+            engine,
+            name=name.strip(),
+            role=Role(role),
+            facilities=facility or [],
+            now=datetime.now(UTC),
+        )
+    except ServiceError as error:
+        fail(error.detail.replace("facility:", "--facility:").replace("name:", "--name:"))
+    typer.echo(secret)
+
+
+def _require_facilities(engine: Engine, facilities: list[str]) -> None:
+    from sqlalchemy import select
+
+    from models.tables import FACILITY
+    from nighthawk.service.db import read_transaction
+
+    if not facilities:
+        return
+    with read_transaction(engine) as connection:
+        known = set(
+            connection.execute(select(FACILITY.c.id).where(FACILITY.c.id.in_(facilities))).scalars()
+        )
+    missing = [f for f in facilities if f not in known]
+    if missing:
+        fail(f"--facility: unknown facility {missing[0]!r}")
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Option()], db: DbOption = None) -> None:
+    """Revoke a token by name; it stops working within seconds."""
+    from nighthawk.service.auth import revoke_token
+
+    settings = _service_settings(db)
+    engine = _open_database(settings.db)
+    if not revoke_token(engine, name=name):
+        fail(f"--name: no token named {name!r}")
+    typer.echo(f"revoked {name}")
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from models.api import StudyIn, StudyOut
 from models.priority import DEFAULT_READ_MINUTES, DEFAULT_SLA_MINUTES, Priority
 from models.snapshot import SnapshotStudy
-from models.tables import UNSTARTED, StudyRow, StudyStatus
+from models.tables import STUDY, UNSTARTED, StudyStatus
 from nighthawk.clock import minutes_between
 from nighthawk.fastpath import Placement
 from nighthawk.service import audit
@@ -107,9 +107,7 @@ class AssignmentService:
 
     def _by_accession(self, connection: Connection, facility: str, accession: str) -> Any:
         return connection.execute(
-            select(StudyRow.__table__).where(
-                StudyRow.facility == facility, StudyRow.accession == accession
-            )
+            select(STUDY).where(STUDY.c.facility == facility, STUDY.c.accession == accession)
         ).first()
 
     def _place_new(
@@ -160,7 +158,7 @@ class AssignmentService:
             "pinned": False,
             **self._placement_values(live, study, placement, now),
         }
-        connection.execute(insert(StudyRow).values(**values))
+        connection.execute(insert(STUDY).values(**values))
         audit.record(
             connection,
             at=now,
@@ -170,18 +168,18 @@ class AssignmentService:
             after={"facility": study.facility, "accession": body.accession},
         )
         self._audit_placement(connection, now, study.id, None, values, "arrival")
-        return connection.execute(select(StudyRow.__table__).where(StudyRow.id == study.id)).one()
+        return connection.execute(select(STUDY).where(STUDY.c.id == study.id)).one()
 
     def _patient_reader(self, connection: Connection, patient_ref: str | None) -> str | None:
         """The reader already holding this patient's unread studies, if any."""
         if patient_ref is None:
             return None
         return connection.execute(
-            select(StudyRow.assigned_to)
+            select(STUDY.c.assigned_to)
             .where(
-                StudyRow.patient_ref == patient_ref,
-                StudyRow.assigned_to.is_not(None),
-                StudyRow.status.in_([*_UNSTARTED, StudyStatus.READING.value]),
+                STUDY.c.patient_ref == patient_ref,
+                STUDY.c.assigned_to.is_not(None),
+                STUDY.c.status.in_([*_UNSTARTED, StudyStatus.READING.value]),
             )
             .limit(1)
         ).scalar()
@@ -429,13 +427,13 @@ class AssignmentService:
         return self.cache.get(connection, epoch, now)
 
     def _lock_study(self, connection: Connection, principal: Principal, study_id: str) -> Any:
-        query = select(StudyRow.__table__).where(StudyRow.id == study_id)
+        query = select(STUDY).where(STUDY.c.id == study_id)
         if connection.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = connection.execute(query).first()
         if row is None:
             exists = connection.execute(
-                select(StudyRow.facility).where(StudyRow.id == study_id)
+                select(STUDY.c.facility).where(STUDY.c.id == study_id)
             ).first()
             if exists is None or not principal.sees_facility(exists.facility):
                 raise NotFound(f"study {study_id} not found")
@@ -445,18 +443,18 @@ class AssignmentService:
         return row
 
     def _require_reader(self, connection: Connection, radiologist: str) -> None:
-        from models.tables import RadiologistRow
+        from models.tables import RADIOLOGIST
 
         found = connection.execute(
-            select(RadiologistRow.id).where(RadiologistRow.id == radiologist)
+            select(RADIOLOGIST.c.id).where(RADIOLOGIST.c.id == radiologist)
         ).first()
         if found is None:
             raise Unprocessable("radiologist", f"unknown radiologist {radiologist!r}")
 
     def _update_study(self, connection: Connection, row: Any, values: dict[str, Any]) -> None:
         result = connection.execute(
-            update(StudyRow)
-            .where(StudyRow.id == row.id, StudyRow.version == row.version)
+            update(STUDY)
+            .where(STUDY.c.id == row.id, STUDY.c.version == row.version)
             .values(**values, version=row.version + 1)
         )
         if result.rowcount != 1:
@@ -465,13 +463,7 @@ class AssignmentService:
     # --- many studies at once (plan lock held, rows skipped if locked) ----------------------
 
     def lock_free_studies(self, connection: Connection, study_ids: list[str]) -> set[str]:
-        """The subset of studies this transaction could lock without waiting."""
-        if not study_ids:
-            return set()
-        query = select(StudyRow.id).where(StudyRow.id.in_(study_ids))
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return set(connection.execute(query).scalars())
+        return lock_free_studies(connection, study_ids)
 
     def reconsider(
         self,
@@ -536,16 +528,16 @@ class AssignmentService:
             entries.append(_audit_entry(now, actor, item.study.id, before, values, reason))
         if updates:
             connection.execute(
-                update(StudyRow)
+                update(STUDY)
                 .where(
                     and_(
-                        StudyRow.id == bindparam("b_id"),
-                        StudyRow.version == bindparam("b_version"),
+                        STUDY.c.id == bindparam("b_id"),
+                        STUDY.c.version == bindparam("b_version"),
                     )
                 )
                 .values(
                     {key: bindparam(key) for key in updates[0] if not key.startswith("b_")}
-                    | {"version": StudyRow.version + 1, "pinned": False}
+                    | {"version": STUDY.c.version + 1, "pinned": False}
                 ),
                 updates,
             )
@@ -558,12 +550,23 @@ class AssignmentService:
         from nighthawk.service.db import read_transaction
 
         with read_transaction(self.engine) as connection:
-            row = connection.execute(
-                select(StudyRow.__table__).where(StudyRow.id == study_id)
-            ).first()
+            row = connection.execute(select(STUDY).where(STUDY.c.id == study_id)).first()
         if row is None or not principal.sees_facility(row.facility):
             raise NotFound(f"study {study_id} not found")
         return study_out(row)
+
+
+def lock_free_studies(connection: Connection, study_ids: list[str]) -> set[str]:
+    """The subset of studies this transaction could lock without waiting (all, on SQLite)."""
+    if not study_ids:
+        return set()
+    locked: set[str] = set()
+    for chunk in range(0, len(study_ids), 1000):  # keep IN lists within driver limits
+        query = select(STUDY.c.id).where(STUDY.c.id.in_(study_ids[chunk : chunk + 1000]))
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        locked.update(connection.execute(query).scalars())
+    return locked
 
 
 def _snapshot_study(row: Any) -> SnapshotStudy:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
-from models.tables import AuditRow
+from models.tables import AUDIT
 
 ENGINE_ACTOR = "engine"
 
@@ -26,7 +26,7 @@ def record(
     reason: str | None = None,
 ) -> None:
     connection.execute(
-        insert(AuditRow).values(
+        insert(AUDIT).values(
             at=at,
             actor=actor,
             action=action,
@@ -42,4 +42,4 @@ def record(
 def record_many(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Several entries in one round trip (a re-plan may move hundreds of studies)."""
     if rows:
-        connection.execute(insert(AuditRow), rows)
+        connection.execute(insert(AUDIT), rows)

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models.tables import Role, TokenRow
+from models.tables import TOKEN, Role
 from nighthawk.service.db import read_transaction, write_transaction
 from nighthawk.service.errors import Conflict, Unprocessable
 
@@ -63,7 +63,7 @@ def create_token(
     try:
         with write_transaction(engine) as connection:
             connection.execute(
-                insert(TokenRow).values(
+                insert(TOKEN).values(
                     name=name,
                     token_hash=hash_token(secret),
                     role=role.value,
@@ -81,10 +81,10 @@ def ensure_token(engine: Engine, *, name: str, role: Role, token: str, now: date
     """Make `token` valid under `name` (used for NIGHTHAWK_ADMIN_TOKEN at start-up)."""
     digest = hash_token(token)
     with write_transaction(engine) as connection:
-        row = connection.execute(select(TokenRow.token_hash).where(TokenRow.name == name)).first()
+        row = connection.execute(select(TOKEN.c.token_hash).where(TOKEN.c.name == name)).first()
         if row is None:
             connection.execute(
-                insert(TokenRow).values(
+                insert(TOKEN).values(
                     name=name,
                     token_hash=digest,
                     role=role.value,
@@ -95,17 +95,15 @@ def ensure_token(engine: Engine, *, name: str, role: Role, token: str, now: date
             )
         elif row.token_hash != digest:
             connection.execute(
-                update(TokenRow)
-                .where(TokenRow.name == name)
+                update(TOKEN)
+                .where(TOKEN.c.name == name)
                 .values(token_hash=digest, role=role.value, revoked=False)
             )
 
 
 def revoke_token(engine: Engine, *, name: str) -> bool:
     with write_transaction(engine) as connection:
-        result = connection.execute(
-            update(TokenRow).where(TokenRow.name == name).values(revoked=True)
-        )
+        result = connection.execute(update(TOKEN).where(TOKEN.c.name == name).values(revoked=True))
         return bool(result.rowcount)
 
 
@@ -134,8 +132,8 @@ class TokenVerifier:
     def _lookup(self, digest: str) -> Principal | None:
         with read_transaction(self.engine) as connection:
             row = connection.execute(
-                select(TokenRow.name, TokenRow.role, TokenRow.facilities, TokenRow.revoked).where(
-                    TokenRow.token_hash == digest
+                select(TOKEN.c.name, TOKEN.c.role, TOKEN.c.facilities, TOKEN.c.revoked).where(
+                    TOKEN.c.token_hash == digest
                 )
             ).first()
         if row is None or row.revoked:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from models.tables import PracticeStateRow
+from models.tables import PRACTICE_STATE
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE = "nighthawk_write"
@@ -96,7 +96,7 @@ def lock_plan(connection: Connection) -> int:
 
     Returns the current epoch; `bump_epoch` moves it on so other processes rebuild their caches.
     """
-    query = select(PracticeStateRow.epoch).where(PracticeStateRow.id == 1)
+    query = select(PRACTICE_STATE.c.epoch).where(PRACTICE_STATE.c.id == 1)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
     return int(connection.execute(query).scalar_one())
@@ -104,7 +104,7 @@ def lock_plan(connection: Connection) -> int:
 
 def bump_epoch(connection: Connection, epoch: int) -> int:
     connection.execute(
-        update(PracticeStateRow).where(PracticeStateRow.id == 1).values(epoch=epoch + 1)
+        update(PRACTICE_STATE).where(PRACTICE_STATE.c.id == 1).values(epoch=epoch + 1)
     )
     return epoch + 1
 

@@ -18,11 +18,11 @@ from models.domain import Credential, Facility, License, SlaMinutes
 from models.priority import Modality, Priority
 from models.snapshot import Settings, Snapshot, SnapshotRadiologist, SnapshotStudy
 from models.tables import (
+    FACILITY,
     OPEN,
-    FacilityRow,
-    RadiologistRow,
-    ShiftRow,
-    StudyRow,
+    RADIOLOGIST,
+    SHIFT,
+    STUDY,
     StudyStatus,
 )
 from nighthawk.clock import minutes_between
@@ -45,6 +45,7 @@ class OpenStudy:
     version: int
     started_at: datetime | None
     patient_ref: str | None
+    predicted_finish: datetime | None = None
 
 
 @dataclass
@@ -138,13 +139,8 @@ def current_stretch(
 
 
 def load_view(connection: Connection, now: datetime) -> PracticeView:
-    facilities = {
-        row.id: facility_model(row)
-        for row in connection.execute(select(FacilityRow.__table__)).all()
-    }
-    radiologists = {
-        row.id: row for row in connection.execute(select(RadiologistRow.__table__)).all()
-    }
+    facilities = {row.id: facility_model(row) for row in connection.execute(select(FACILITY)).all()}
+    radiologists = {row.id: row for row in connection.execute(select(RADIOLOGIST)).all()}
     shifts = _shifts_by_reader(connection, now)
     studies = _open_studies(connection)
     backlog = _backlog_minutes(studies, radiologists, now)
@@ -175,9 +171,9 @@ def _shifts_by_reader(
 ) -> dict[str, list[tuple[datetime, datetime]]]:
     # Shifts are at most a week long, so one that could matter started less than a week ago.
     rows = connection.execute(
-        select(ShiftRow.radiologist_id, ShiftRow.start, ShiftRow.end).where(
-            ShiftRow.end > now,
-            ShiftRow.start <= now + PLANNING_HORIZON + timedelta(days=8),
+        select(SHIFT.c.radiologist_id, SHIFT.c.start, SHIFT.c.end).where(
+            SHIFT.c.end > now,
+            SHIFT.c.start <= now + PLANNING_HORIZON + timedelta(days=8),
         )
     ).all()
     shifts: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -186,30 +182,31 @@ def _shifts_by_reader(
     return shifts
 
 
-_STUDY_COLUMNS = (
-    StudyRow.id,
-    StudyRow.facility,
-    StudyRow.state,
-    StudyRow.modality,
-    StudyRow.priority,
-    StudyRow.subspecialty,
-    StudyRow.subspecialty_required,
-    StudyRow.received_at,
-    StudyRow.due_at,
-    StudyRow.expected_minutes,
-    StudyRow.assigned_to,
-    StudyRow.status,
-    StudyRow.queue_rank,
-    StudyRow.pinned,
-    StudyRow.version,
-    StudyRow.started_at,
-    StudyRow.patient_ref,
+STUDY_COLUMNS = (
+    STUDY.c.id,
+    STUDY.c.facility,
+    STUDY.c.state,
+    STUDY.c.modality,
+    STUDY.c.priority,
+    STUDY.c.subspecialty,
+    STUDY.c.subspecialty_required,
+    STUDY.c.received_at,
+    STUDY.c.due_at,
+    STUDY.c.expected_minutes,
+    STUDY.c.assigned_to,
+    STUDY.c.status,
+    STUDY.c.queue_rank,
+    STUDY.c.pinned,
+    STUDY.c.version,
+    STUDY.c.started_at,
+    STUDY.c.patient_ref,
+    STUDY.c.predicted_finish,
 )
 
 
 def _open_studies(connection: Connection) -> dict[str, OpenStudy]:
     rows = connection.execute(
-        select(*_STUDY_COLUMNS).where(StudyRow.status.in_([s.value for s in OPEN]))
+        select(*STUDY_COLUMNS).where(STUDY.c.status.in_([s.value for s in OPEN]))
     ).all()
     return {row.id: open_study(row) for row in rows}
 
@@ -236,6 +233,7 @@ def open_study(row: Any) -> OpenStudy:
         version=row.version,
         started_at=row.started_at,
         patient_ref=row.patient_ref,
+        predicted_finish=getattr(row, "predicted_finish", None),
     )
 
 

@@ -23,7 +23,7 @@ from models.api import (
     ShiftIn,
     ShiftOut,
 )
-from models.tables import FacilityRow, RadiologistRow, ShiftRow
+from models.tables import FACILITY, RADIOLOGIST, SHIFT
 from nighthawk.service import audit
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import Principal
@@ -60,10 +60,10 @@ class RosterService:
                     "state", f"facility {facility_id} is in {before.state}; states do not move"
                 )
             if before is None:
-                connection.execute(insert(FacilityRow).values(id=facility_id, **values))
+                connection.execute(insert(FACILITY).values(id=facility_id, **values))
             else:
                 connection.execute(
-                    update(FacilityRow).where(FacilityRow.id == facility_id).values(**values)
+                    update(FACILITY).where(FACILITY.c.id == facility_id).values(**values)
                 )
             self._audit(
                 connection,
@@ -106,13 +106,11 @@ class RosterService:
             before = _radiologist(connection, radiologist_id)
             if before is None:
                 connection.execute(
-                    insert(RadiologistRow).values(id=radiologist_id, available=True, **values)
+                    insert(RADIOLOGIST).values(id=radiologist_id, available=True, **values)
                 )
             else:
                 connection.execute(
-                    update(RadiologistRow)
-                    .where(RadiologistRow.id == radiologist_id)
-                    .values(**values)
+                    update(RADIOLOGIST).where(RADIOLOGIST.c.id == radiologist_id).values(**values)
                 )
             self._audit(
                 connection,
@@ -148,7 +146,7 @@ class RosterService:
             if _radiologist(connection, radiologist_id) is None:
                 raise NotFound(f"radiologist {radiologist_id} not found")
             connection.execute(
-                insert(ShiftRow).values(
+                insert(SHIFT).values(
                     id=shift_id, radiologist_id=radiologist_id, start=body.start, end=body.end
                 )
             )
@@ -171,12 +169,10 @@ class RosterService:
         now = self.clock.now()
         with write_transaction(self.engine) as connection, self.assignments.cache.lock:
             epoch = lock_plan(connection)
-            row = connection.execute(
-                select(ShiftRow.__table__).where(ShiftRow.id == shift_id)
-            ).first()
+            row = connection.execute(select(SHIFT).where(SHIFT.c.id == shift_id)).first()
             if row is None:
                 raise NotFound(f"shift {shift_id} not found")
-            connection.execute(delete(ShiftRow).where(ShiftRow.id == shift_id))
+            connection.execute(delete(SHIFT).where(SHIFT.c.id == shift_id))
             before = {
                 "radiologist": row.radiologist_id,
                 "start": row.start.isoformat(),
@@ -203,8 +199,8 @@ class RosterService:
             if before is None:
                 raise NotFound(f"radiologist {radiologist_id} not found")
             connection.execute(
-                update(RadiologistRow)
-                .where(RadiologistRow.id == radiologist_id)
+                update(RADIOLOGIST)
+                .where(RADIOLOGIST.c.id == radiologist_id)
                 .values(available=body.available, availability_reason=body.reason, updated_at=now)
             )
             self._audit(
@@ -259,15 +255,11 @@ class RosterService:
 
 
 def _facility(connection: Connection, facility_id: str) -> Any:
-    return connection.execute(
-        select(FacilityRow.__table__).where(FacilityRow.id == facility_id)
-    ).first()
+    return connection.execute(select(FACILITY).where(FACILITY.c.id == facility_id)).first()
 
 
 def _radiologist(connection: Connection, radiologist_id: str) -> Any:
-    return connection.execute(
-        select(RadiologistRow.__table__).where(RadiologistRow.id == radiologist_id)
-    ).first()
+    return connection.execute(select(RADIOLOGIST).where(RADIOLOGIST.c.id == radiologist_id)).first()
 
 
 def _dated(key: str, name: str, expires_on: Any) -> dict[str, str | None]:

@@ -1,0 +1,123 @@
+"""The FastAPI application: `create_app(settings)` builds it; nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
+from api.routes import facilities, health, radiologists, reports, shifts, studies
+from api.runtime import Runtime
+from models.tables import Role
+from nighthawk.service.assignment import AssignmentService
+from nighthawk.service.auth import TokenVerifier, ensure_token
+from nighthawk.service.clock import Clock, SystemClock
+from nighthawk.service.db import make_engine, migrate
+from nighthawk.service.jobs import Jobs, JobSettings, Lease
+from nighthawk.service.roster import RosterService
+from nighthawk.service.settings import ServiceSettings
+
+log = logging.getLogger("nighthawk.api")
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = start_runtime(settings, clock)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            if runtime.jobs is not None:
+                runtime.jobs.shutdown()
+            runtime.engine.dispose()
+
+    app = FastAPI(
+        title="nighthawk",
+        version=API_VERSION,
+        summary="Teleradiology assignment: who reads what, and when.",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
+    for module in (facilities, radiologists, shifts, studies, reports, health):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def start_runtime(settings: ServiceSettings, clock: Clock) -> Runtime:
+    engine = make_engine(settings.db)
+    migrate(engine)
+    if settings.admin_token:
+        ensure_token(
+            engine, name="admin", role=Role.ADMIN, token=settings.admin_token, now=clock.now()
+        )
+    assignments = AssignmentService(engine, clock)
+    roster = RosterService(assignments)
+    runtime = Runtime(settings, engine, clock, assignments, roster, TokenVerifier(engine))
+    feed = None
+    if settings.demo:
+        feed = _start_demo(runtime)
+    if settings.jobs:
+        job_settings = JobSettings(
+            tick_seconds=settings.tick_seconds,
+            replan_seconds=settings.replan_seconds,
+            min_replan_gap_seconds=settings.min_replan_gap_seconds,
+            replan_time_limit=settings.replan_time_limit,
+        )
+        runtime.jobs = Jobs(assignments, Lease(engine, clock), job_settings, feed=feed)
+        runtime.jobs.start()
+    return runtime
+
+
+def _start_demo(runtime: Runtime) -> Any:
+    from nighthawk.service.demo import DemoFeed, seed_demo_practice
+
+    practice = seed_demo_practice(runtime.roster, now=runtime.clock.now())
+    log.info(
+        "demo practice: %d facilities in %d states, %d radiologists",
+        practice.facilities,
+        len(practice.states),
+        practice.radiologists,
+    )
+    feed = DemoFeed(runtime.assignments, studies_per_hour=runtime.settings.demo_studies_per_hour)
+    return feed.tick
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, with FastAPI's default validation-error body replaced by ours."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    problem_ref = {"$ref": "#/components/schemas/ProblemOut"}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"]["content"] = {"application/json": {"schema": problem_ref}}
+            responses.setdefault(
+                "500",
+                {
+                    "description": "Internal error (never for bad input)",
+                    "content": {"application/json": {"schema": problem_ref}},
+                },
+            )
+    components = schema.get("components", {}).get("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,93 @@
+"""Bearer-token authentication and the role-by-permission table.
+
+401 when the token is missing or unknown; 403 when the role lacks the permission. A site token
+sees only its own facilities: other facilities' studies are 404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.runtime import Runtime
+from models.tables import Role
+from nighthawk.service.auth import Principal
+
+
+class Permission(StrEnum):
+    PRACTICE_READ = "practice:read"
+    PRACTICE_WRITE = "practice:write"
+    AVAILABILITY_WRITE = "availability:write"
+    STUDY_CREATE = "study:create"
+    STUDY_READ = "study:read"
+    STUDY_WORKFLOW = "study:workflow"
+    STUDY_ASSIGN = "study:assign"
+    WORKLIST_READ = "worklist:read"
+    SLA_READ = "sla:read"
+    COVERAGE_READ = "coverage:read"
+    AUDIT_READ = "audit:read"
+
+
+_EVERYONE_BUT_SITE = {Role.ADMIN, Role.COVERAGE_MANAGER, Role.WORKLIST, Role.ANALYST}
+GRANTS: dict[Permission, set[Role]] = {
+    Permission.PRACTICE_READ: _EVERYONE_BUT_SITE,
+    Permission.PRACTICE_WRITE: {Role.ADMIN, Role.COVERAGE_MANAGER},
+    Permission.AVAILABILITY_WRITE: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.WORKLIST},
+    Permission.STUDY_CREATE: {Role.ADMIN, Role.WORKLIST, Role.SITE},
+    Permission.STUDY_READ: {*_EVERYONE_BUT_SITE, Role.SITE},
+    Permission.STUDY_WORKFLOW: {Role.ADMIN, Role.WORKLIST},
+    Permission.STUDY_ASSIGN: {Role.ADMIN, Role.COVERAGE_MANAGER},
+    Permission.WORKLIST_READ: _EVERYONE_BUT_SITE,
+    Permission.SLA_READ: {*_EVERYONE_BUT_SITE, Role.SITE},
+    Permission.COVERAGE_READ: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.ANALYST},
+    Permission.AUDIT_READ: {Role.ADMIN},
+}
+
+bearer = HTTPBearer(auto_error=False, description="A named nighthawk token: `nh_...`")
+
+
+def runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    def check(
+        state: RuntimeDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        principal = state.tokens.verify(credentials.credentials)
+        if principal is None:
+            raise HTTPException(
+                401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if principal.role not in GRANTS[permission]:
+            raise HTTPException(
+                403, f"role {principal.role.value} may not {permission.value.replace(':', ' ')}"
+            )
+        return principal
+
+    return check
+
+
+# Route signatures say what they need: `principal: CanAssign`.
+CanReadPractice = Annotated[Principal, Depends(require(Permission.PRACTICE_READ))]
+CanWritePractice = Annotated[Principal, Depends(require(Permission.PRACTICE_WRITE))]
+CanSetAvailability = Annotated[Principal, Depends(require(Permission.AVAILABILITY_WRITE))]
+CanCreateStudy = Annotated[Principal, Depends(require(Permission.STUDY_CREATE))]
+CanReadStudies = Annotated[Principal, Depends(require(Permission.STUDY_READ))]
+CanRunWorkflow = Annotated[Principal, Depends(require(Permission.STUDY_WORKFLOW))]
+CanAssign = Annotated[Principal, Depends(require(Permission.STUDY_ASSIGN))]
+CanReadWorklist = Annotated[Principal, Depends(require(Permission.WORKLIST_READ))]
+CanReadSla = Annotated[Principal, Depends(require(Permission.SLA_READ))]
+CanReadCoverage = Annotated[Principal, Depends(require(Permission.COVERAGE_READ))]
+CanReadAudit = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]

@@ -1,0 +1,138 @@
+"""Every error is a `ProblemOut`: a one-line detail naming the field, never a stack trace."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models.api import FieldError, ProblemOut
+from models.errors import describe_error
+from nighthawk.service.errors import ServiceError
+
+log = logging.getLogger("nighthawk.api")
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ProblemOut, "description": text}
+    for code, text in (
+        (401, "Missing or unknown bearer token"),
+        (403, "The token's role may not do this"),
+        (404, "Not found (or not visible to this token)"),
+        (409, "Conflicts with the study's current state"),
+        (413, "Request body too large"),
+        (422, "Invalid input; `detail` names the field"),
+    )
+}
+
+
+def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+    body = ProblemOut(detail=detail, **extra).model_dump(mode="json")
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field(location: tuple[Any, ...]) -> tuple[Any, ...]:
+    # FastAPI prefixes where the value came from; a user thinks in field names.
+    return location[1:] if location and location[0] in {"body", "query", "path"} else location
+
+
+async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            errors.append(FieldError(field="body", message="is not valid JSON"))
+            continue
+        located = {**error, "loc": _field(tuple(error.get("loc", ())))}
+        path, message = describe_error(located)  # type: ignore[arg-type]
+        if not path and error.get("loc", ())[:1] == ("body",) and error["type"] == "missing":
+            path, message = "body", "a JSON body is required"
+        errors.append(FieldError(field=path or "body", message=message))
+    first = errors[0] if errors else FieldError(field="body", message="invalid")
+    return problem(422, f"{first.field}: {first.message}", errors=errors)
+
+
+async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    errors = []
+    if exc.status == 422 and hasattr(exc, "field"):
+        errors = [FieldError(field=exc.field, message=exc.message)]  # type: ignore[attr-defined]
+    return problem(exc.status, exc.detail, errors=errors, reasons=exc.reasons)
+
+
+async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+    return problem(exc.status_code, detail)
+
+
+async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("internal error on %s %s: %r", request.method, request.url.path, exc, exc_info=exc)
+    return problem(500, "internal error; the request was not applied")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected_error)
+
+
+class BodySizeLimit:
+    """Refuse bodies over the cap with 413, whether or not Content-Length says so."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        # Bodies are small (1 MiB cap), so read them whole before the app sees them: a
+        # chunked upload over the cap is refused just like one that declares its length.
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = ProblemOut(detail=f"body: larger than {self.max_bytes} bytes").model_dump_json()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body.encode()})

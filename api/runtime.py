@@ -1,0 +1,25 @@
+"""What a running API process holds: the database engine, the services and the jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from nighthawk.service.assignment import AssignmentService
+from nighthawk.service.auth import TokenVerifier
+from nighthawk.service.clock import Clock
+from nighthawk.service.jobs import Jobs
+from nighthawk.service.roster import RosterService
+from nighthawk.service.settings import ServiceSettings
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    engine: Engine
+    clock: Clock
+    assignments: AssignmentService
+    roster: RosterService
+    tokens: TokenVerifier
+    jobs: Jobs | None = None

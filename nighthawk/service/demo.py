@@ -1,0 +1,674 @@
+"""A live demo practice for `nighthawk serve --demo`: a seeded roster and a feed of studies.
+
+A newcomer should see assignments happen within seconds of starting the server, so the demo
+needs (1) a practice in which every facility can be read at every hour of the next day and
+(2) a steady trickle of realistic studies. Both go through the real services (RosterService,
+AssignmentService), so the demo exercises the same code paths, audit trail and re-planning as
+production traffic, and nothing here writes to the database behind the services' backs.
+
+Figures follow the domain primer (shared with the offline generator in `nighthawk.demo`):
+CT-heavy volume, per-facility contracts over practice defaults, licenses weighted toward the
+states the work comes from. The practice is small (40 readers), so readers hold about 8 of the
+25 states' licenses rather than the 14 of a national group.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import us
+from sqlalchemy import func, select
+
+from models.api import FacilityIn, RadiologistIn, ShiftIn, StudyIn
+from models.domain import Credential, License, SlaMinutes
+from models.priority import Modality, Priority
+from models.tables import FACILITY, RADIOLOGIST, SHIFT, Role
+from nighthawk.clock import state_time_zone
+from nighthawk.demo import _CONTRACTS, _MODALITY_SHARE, _MODALITY_SUBSETS, _reading_minutes
+from nighthawk.service.assignment import AssignmentService
+from nighthawk.service.auth import Principal
+from nighthawk.service.db import read_transaction
+from nighthawk.service.errors import ServiceError
+from nighthawk.service.roster import RosterService
+
+logger = logging.getLogger(__name__)
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DEMO_ACTOR = Principal("demo", Role.ADMIN)
+
+HORIZON_HOURS = 24  # the seeded roster covers this many hours from `now`
+MIN_ON_SHIFT = 3  # "a few readers are on" at every hour, whatever the facility
+_NO_EXPIRY = 10**6  # day offset meaning "no expires_on recorded"
+
+# --- practice shape -------------------------------------------------------------------------
+
+_SUBSPECIALTIES = ("neuro", "msk", "body", "peds", "cardiac", "breast")
+_READER_SUBSPECIALTY = np.array([0.30, 0.18, 0.28, 0.09, 0.07, 0.08])  # in _SUBSPECIALTIES order
+_LICENSES_MEAN = 8.0
+_LICENSES_RANGE = (4, 16)
+_CREDENTIAL_SHARE = 0.85  # of the facilities in a reader's licensed states
+_EXPIRING_SHARE = 0.04  # licenses/credentials up for renewal within weeks
+_EXPIRING_DAYS = (10, 43)  # still valid all through the seeded day, in any time zone
+_RESTRICTED_SHARE = 0.10
+_CONTRACT_SHARE = 0.25
+_SPEED_RANGE = (0.8, 1.3)
+_SHIFT_HOURS = (8, 12)
+# Shift starts run from this many hours before `now` to the end of the horizon, evenly, so
+# readers hand over one by one instead of in two big waves.
+_EARLIEST_START_HOURS = -8
+
+# Kinds of sending facility and how much each sends, relative to a community hospital. The
+# feed reads the kind back out of the name, so the size survives a server restart.
+_KIND_SIZE = {
+    "Regional Medical Center": 3.0,
+    "University Hospital": 3.5,
+    "Medical Center": 2.5,
+    "Memorial Hospital": 1.5,
+    "Community Hospital": 1.0,
+    "Children's Hospital": 1.0,
+    "Imaging Center": 0.4,
+    "Hospital": 1.8,
+}
+_KIND_SHARE = np.array([0.12, 0.05, 0.18, 0.12, 0.20, 0.05, 0.10, 0.18])  # _KIND_SIZE order
+_NAME_PREFIXES = (
+    "Mercy",
+    "St. Luke's",
+    "Providence",
+    "Baptist",
+    "Good Samaritan",
+    "Sacred Heart",
+    "Methodist",
+    "Presbyterian",
+    "Lakeview",
+    "Riverside",
+    "Valley",
+    "Summit",
+)
+# A few real cities per state besides the capital, so names read like real hospitals.
+_CITIES = {
+    "AL": ("Birmingham", "Huntsville", "Mobile"),
+    "AK": ("Anchorage", "Fairbanks"),
+    "AZ": ("Tucson", "Mesa", "Flagstaff"),
+    "AR": ("Fayetteville", "Fort Smith", "Jonesboro"),
+    "CA": ("Fresno", "Oakland", "San Diego", "Redding"),
+    "CO": ("Colorado Springs", "Pueblo", "Grand Junction"),
+    "CT": ("Bridgeport", "New Haven", "Stamford"),
+    "DE": ("Wilmington", "Newark", "Lewes"),
+    "FL": ("Jacksonville", "Tampa", "Ocala", "Pensacola"),
+    "GA": ("Savannah", "Macon", "Augusta"),
+    "HI": ("Hilo", "Kailua", "Lihue"),
+    "ID": ("Idaho Falls", "Pocatello", "Coeur d'Alene"),
+    "IL": ("Peoria", "Rockford", "Champaign"),
+    "IN": ("Fort Wayne", "Evansville", "South Bend"),
+    "IA": ("Cedar Rapids", "Davenport", "Sioux City"),
+    "KS": ("Wichita", "Salina", "Hays"),
+    "KY": ("Louisville", "Lexington", "Bowling Green"),
+    "LA": ("Shreveport", "Lafayette", "Monroe"),
+    "ME": ("Portland", "Bangor", "Lewiston"),
+    "MD": ("Baltimore", "Frederick", "Salisbury"),
+    "MA": ("Worcester", "Springfield", "Lowell"),
+    "MI": ("Grand Rapids", "Flint", "Marquette"),
+    "MN": ("Duluth", "Rochester", "St. Cloud"),
+    "MS": ("Gulfport", "Tupelo", "Hattiesburg"),
+    "MO": ("Springfield", "Joplin", "Columbia"),
+    "MT": ("Billings", "Missoula", "Great Falls"),
+    "NE": ("Omaha", "Grand Island", "Kearney"),
+    "NV": ("Reno", "Las Vegas", "Elko"),
+    "NH": ("Manchester", "Nashua", "Keene"),
+    "NJ": ("Newark", "Camden", "Paterson"),
+    "NM": ("Albuquerque", "Las Cruces", "Roswell"),
+    "NY": ("Buffalo", "Rochester", "Syracuse"),
+    "NC": ("Charlotte", "Asheville", "Greenville"),
+    "ND": ("Fargo", "Grand Forks", "Minot"),
+    "OH": ("Cleveland", "Dayton", "Toledo"),
+    "OK": ("Tulsa", "Lawton", "Enid"),
+    "OR": ("Portland", "Eugene", "Bend"),
+    "PA": ("Pittsburgh", "Allentown", "Erie"),
+    "RI": ("Warwick", "Newport", "Woonsocket"),
+    "SC": ("Charleston", "Greenville", "Florence"),
+    "SD": ("Sioux Falls", "Rapid City", "Aberdeen"),
+    "TN": ("Memphis", "Knoxville", "Chattanooga"),
+    "TX": ("El Paso", "Lubbock", "Amarillo", "Tyler"),
+    "UT": ("Provo", "Ogden", "St. George"),
+    "VT": ("Burlington", "Rutland", "Bennington"),
+    "VA": ("Norfolk", "Roanoke", "Lynchburg"),
+    "WA": ("Spokane", "Yakima", "Tacoma"),
+    "WV": ("Huntington", "Morgantown", "Wheeling"),
+    "WI": ("Milwaukee", "Green Bay", "Eau Claire"),
+    "WY": ("Casper", "Laramie", "Sheridan"),
+}
+_FIRST_NAMES = (
+    "Ana", "Benjamin", "Chloe", "David", "Elena", "Farid", "Grace", "Hiroshi", "Isabel", "James",
+    "Kavya", "Liam", "Maria", "Nathan", "Olivia", "Priya", "Rafael", "Sarah", "Thomas", "Wei",
+)  # fmt: skip
+_LAST_NAMES = (
+    "Adams", "Bennett", "Chen", "Delgado", "Evans", "Fischer", "Gupta", "Hughes", "Ibrahim",
+    "Johnson", "Kowalski", "Lopez", "Morgan", "Nakamura", "Okafor", "Patel", "Quinn", "Russo",
+    "Schmidt", "Turner",
+)  # fmt: skip
+
+# --- feed shape -----------------------------------------------------------------------------
+
+_MODALITIES = list(Modality)
+_MODALITY_P = np.array([_MODALITY_SHARE[m.value] for m in _MODALITIES])
+_PRIORITIES = (Priority.STAT, Priority.URGENT, Priority.ROUTINE)
+_PRIORITY_P = np.array([0.20, 0.25, 0.55])
+# What each modality images (DICOM Body Part Examined) and the subspecialty it leans to.
+_BODY_PARTS: dict[Modality, tuple[tuple[str, str | None, float], ...]] = {
+    Modality.CT: (
+        ("HEAD", "neuro", 0.30),
+        ("CSPINE", "neuro", 0.08),
+        ("CHEST", None, 0.18),
+        ("ABDOMEN", "body", 0.30),
+        ("EXTREMITY", "msk", 0.10),
+        ("HEART", "cardiac", 0.04),
+    ),
+    Modality.MR: (
+        ("BRAIN", "neuro", 0.45),
+        ("SPINE", "neuro", 0.15),
+        ("KNEE", "msk", 0.13),
+        ("SHOULDER", "msk", 0.08),
+        ("ABDOMEN", "body", 0.13),
+        ("BREAST", "breast", 0.03),
+        ("HEART", "cardiac", 0.03),
+    ),
+    Modality.XR: (
+        ("CHEST", None, 0.45),
+        ("EXTREMITY", "msk", 0.35),
+        ("SPINE", "msk", 0.12),
+        ("ABDOMEN", "body", 0.08),
+    ),
+    Modality.US: (
+        ("ABDOMEN", "body", 0.55),
+        ("PELVIS", "body", 0.20),
+        ("VASCULAR", None, 0.15),
+        ("BREAST", "breast", 0.10),
+    ),
+    Modality.NM: (("HEART", "cardiac", 0.40), ("BONE", "msk", 0.30), ("THYROID", None, 0.30)),
+    Modality.PET: (("WHOLEBODY", "body", 0.80), ("BRAIN", "neuro", 0.20)),
+    Modality.MG: (("BREAST", "breast", 1.0),),
+    Modality.FL: (("ABDOMEN", "body", 0.70), ("ESOPHAGUS", None, 0.30)),
+}
+_SUBSPECIALTY_SET_SHARE = 0.35  # the sender names the study's subspecialty
+_REQUIRED_SHARE = 0.06  # of those: the contract insists on the subspecialist
+_PEDS_SHARE = (0.04, 0.60)  # pediatric patients at other hospitals / at children's hospitals
+_SECOND_STUDY_SHARE = 0.10  # a study from a patient who already sent one (CT head + C-spine)
+_ESTIMATE_SHARE = 0.15  # the sender estimates reading minutes; otherwise the service defaults
+_RECENT_PATIENTS = 50
+
+
+@dataclass(frozen=True)
+class DemoPractice:
+    facilities: int
+    radiologists: int
+    shifts: int
+    states: list[str]
+
+
+# --- the practice before it is written ------------------------------------------------------
+
+
+@dataclass
+class _Practice:
+    """Index arrays of the practice being generated; readers r, states s, facilities f, hours h."""
+
+    now: datetime
+    states: list[str]
+    facility_state: IntArray  # f -> s
+    facility_kind: IntArray  # f -> index into _KIND_SIZE
+    licensed: BoolArray  # r x s
+    license_days: IntArray  # r x s, days from today to expires_on
+    credentialed: BoolArray  # r x f
+    credential_days: IntArray  # r x f
+    unrestricted: BoolArray  # r: reads every modality, so covers whatever a facility sends
+    shifts: list[tuple[int, datetime, datetime]] = field(default_factory=list)
+    on_shift: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # r x h
+
+    def hour(self, h: int) -> tuple[datetime, datetime]:
+        start = self.now + timedelta(hours=h)
+        return start, start + timedelta(hours=1)
+
+    def add_shift(self, reader: int, start: datetime, end: datetime) -> None:
+        """Record a shift and the horizon hours it spans from start to finish."""
+        self.shifts.append((reader, start, end))
+        for h in range(HORIZON_HOURS):
+            hour_start, hour_end = self.hour(h)
+            if start <= hour_start and end >= hour_end:
+                self.on_shift[reader, h] = True
+
+    def eligible(self, f: int, h: int) -> BoolArray:
+        """Readers who could read anything facility f sends during hour h."""
+        s = self.facility_state[f]
+        return (
+            self.unrestricted
+            & self.on_shift[:, h]
+            & self.licensed[:, s]
+            & (self.license_days[:, s] >= 2)
+            & self.credentialed[:, f]
+            & (self.credential_days[:, f] >= 2)
+        )
+
+
+def seed_demo_practice(
+    roster: RosterService,
+    *,
+    now: datetime,
+    seed: int = 7,
+    facilities: int = 120,
+    radiologists: int = 40,
+    states: int = 25,
+) -> DemoPractice:
+    """Seed the demo practice through the roster service; the same seed gives the same practice.
+
+    Idempotent: if any facility already exists in the database, seed nothing and report what
+    is there, so restarting `serve --demo` on the same database never duplicates the roster.
+    """
+    if _has_facilities(roster):
+        return _existing_practice(roster)
+    if not 1 <= states <= len(us.states.STATES) or facilities < states or radiologists < 1:
+        raise ValueError("demo: need 1-50 states, a facility per state and at least one reader")
+    rng = np.random.default_rng(seed)
+    practice = _generate(rng, now, facilities, radiologists, states)
+    _write(roster, practice, rng)
+    return DemoPractice(
+        facilities=facilities,
+        radiologists=radiologists,
+        shifts=len(practice.shifts),
+        states=sorted(practice.states),
+    )
+
+
+def _has_facilities(roster: RosterService) -> bool:
+    with read_transaction(roster.engine) as connection:
+        return connection.execute(select(FACILITY.c.id).limit(1)).first() is not None
+
+
+def _existing_practice(roster: RosterService) -> DemoPractice:
+    with read_transaction(roster.engine) as connection:
+        facility_count = connection.execute(select(func.count()).select_from(FACILITY)).scalar()
+        reader_count = connection.execute(select(func.count()).select_from(RADIOLOGIST)).scalar()
+        shift_count = connection.execute(select(func.count()).select_from(SHIFT)).scalar()
+        codes = connection.execute(select(FACILITY.c.state).distinct()).scalars().all()
+    return DemoPractice(
+        facilities=int(facility_count or 0),
+        radiologists=int(reader_count or 0),
+        shifts=int(shift_count or 0),
+        states=sorted(codes),
+    )
+
+
+def _generate(
+    rng: np.random.Generator, now: datetime, facilities: int, readers: int, states: int
+) -> _Practice:
+    all_states = [s.abbr for s in us.states.STATES]
+    chosen = sorted(all_states[i] for i in rng.choice(len(all_states), states, replace=False))
+    facility_state = _facility_states(rng, facilities, states)
+    kinds = rng.choice(len(_KIND_SIZE), size=facilities, p=_KIND_SHARE / _KIND_SHARE.sum())
+    size = np.array(list(_KIND_SIZE.values()))[kinds]
+    state_volume: FloatArray = np.bincount(facility_state, weights=size, minlength=states).astype(
+        np.float64
+    )
+    licensed = _licenses(rng, readers, state_volume)
+    credentialed = licensed[:, facility_state] & (
+        rng.random((readers, facilities)) < _CREDENTIAL_SHARE
+    )
+    practice = _Practice(
+        now=now,
+        states=chosen,
+        facility_state=facility_state,
+        facility_kind=kinds,
+        licensed=licensed,
+        license_days=_expiry_days(rng, licensed.shape),
+        credentialed=credentialed,
+        credential_days=_expiry_days(rng, credentialed.shape),
+        unrestricted=rng.random(readers) >= _RESTRICTED_SHARE,
+        on_shift=np.zeros((readers, HORIZON_HOURS), dtype=bool),
+    )
+    _stagger_shifts(rng, practice)
+    _close_gaps(rng, practice)
+    return practice
+
+
+def _facility_states(rng: np.random.Generator, count: int, states: int) -> IntArray:
+    """Every state gets a facility before any gets a second; then busy states get more."""
+    popularity = rng.lognormal(0.0, 0.8, size=states)
+    extra = rng.choice(states, size=count - states, p=popularity / popularity.sum())
+    return np.concatenate([rng.permutation(states), extra]).astype(np.int64)
+
+
+def _licenses(rng: np.random.Generator, readers: int, state_volume: FloatArray) -> BoolArray:
+    """Readers license where the work is, with some licenses in quiet states too."""
+    weight = state_volume + 0.2 * state_volume.mean()
+    low, high = _LICENSES_RANGE
+    per_reader = np.clip(rng.poisson(_LICENSES_MEAN, size=readers), low, min(high, len(weight)))
+    licensed = np.zeros((readers, len(weight)), dtype=bool)
+    for reader, count in enumerate(per_reader):
+        picks = rng.choice(len(weight), size=int(count), replace=False, p=weight / weight.sum())
+        licensed[reader, picks] = True
+    return licensed
+
+
+def _expiry_days(rng: np.random.Generator, shape: tuple[int, ...]) -> IntArray:
+    """Most have no recorded expiry; a few are up for renewal within weeks (still valid now)."""
+    expiring = rng.random(shape) < _EXPIRING_SHARE
+    soon = rng.integers(*_EXPIRING_DAYS, size=shape)
+    return np.where(expiring, soon, _NO_EXPIRY).astype(np.int64)
+
+
+def _stagger_shifts(rng: np.random.Generator, practice: _Practice) -> None:
+    """One 8-12 h shift per reader, starts spread evenly so readers hand over one at a time.
+
+    Starts are on whole hours (as rosters are), from a few hours before `now` (night readers
+    already working) to the last hour of the horizon.
+    """
+    readers = len(practice.unrestricted)
+    base = practice.now.replace(minute=0, second=0, microsecond=0)
+    offsets = np.round(np.linspace(_EARLIEST_START_HOURS, HORIZON_HOURS - 1, readers))
+    lengths = rng.integers(_SHIFT_HOURS[0], _SHIFT_HOURS[1] + 1, size=readers)
+    for reader, slot in enumerate(rng.permutation(readers)):
+        start = base + timedelta(hours=int(offsets[slot]))
+        practice.add_shift(reader, start, start + timedelta(hours=int(lengths[reader])))
+
+
+def _close_gaps(rng: np.random.Generator, practice: _Practice) -> None:
+    """Make every hour staffed and every facility readable at every hour of the horizon.
+
+    A random roster leaves some small state uncovered at 04:00. A coverage manager would fix
+    that by privileging a reader already on (cheapest), licensing one (slower in real life)
+    or adding a shift; we do the same, in that order, and check again.
+    """
+    for h in range(HORIZON_HOURS):
+        while int((practice.on_shift[:, h] & practice.unrestricted).sum()) < MIN_ON_SHIFT:
+            _add_cover_shift(rng, practice, h)
+    for f in range(len(practice.facility_state)):
+        for h in range(HORIZON_HOURS):
+            if not practice.eligible(f, h).any():
+                _cover(practice, f, h)
+
+
+def _cover(practice: _Practice, f: int, h: int) -> None:
+    """Give facility f an eligible reader in hour h, preferring the smallest change."""
+    s = practice.facility_state[f]
+    on = practice.on_shift[:, h] & practice.unrestricted
+    licensed_on = on & practice.licensed[:, s] & (practice.license_days[:, s] >= 2)
+    if licensed_on.any():
+        reader = _least_loaded(practice.credentialed, licensed_on)
+    else:
+        reader = _least_loaded(practice.licensed, on)
+        practice.licensed[reader, s] = True
+        practice.license_days[reader, s] = _NO_EXPIRY
+    practice.credentialed[reader, f] = True
+    practice.credential_days[reader, f] = _NO_EXPIRY
+
+
+def _least_loaded(held: BoolArray, candidates: BoolArray) -> int:
+    """The candidate holding the fewest licenses/credentials: spread the paperwork around."""
+    counts = np.where(candidates, held.sum(axis=1), np.iinfo(np.int64).max)
+    return int(np.argmin(counts))
+
+
+def _add_cover_shift(rng: np.random.Generator, practice: _Practice, h: int) -> None:
+    """An extra 10 h shift through hour h, for an unrestricted reader who is off at that hour."""
+    off = np.flatnonzero(practice.unrestricted & ~practice.on_shift[:, h])
+    if len(off) == 0:
+        raise ValueError("demo: too few readers who read every modality to staff each hour")
+    reader = int(rng.choice(off))
+    start = practice.hour(h)[0].replace(minute=0, second=0, microsecond=0)
+    practice.add_shift(reader, start, start + timedelta(hours=10))
+
+
+# --- writing through the services -----------------------------------------------------------
+
+
+def _write(roster: RosterService, practice: _Practice, rng: np.random.Generator) -> None:
+    """Facilities, then readers, then shifts.
+
+    Every roster call re-plans; while nobody is on shift the re-plan has an empty board, so
+    writing shifts last keeps seeding quick.
+    """
+    facility_ids = _ids("fac", len(practice.facility_state), 3)
+    for facility_id, facility in zip(facility_ids, _facility_bodies(rng, practice), strict=True):
+        roster.put_facility(DEMO_ACTOR, facility_id, facility)
+    reader_ids = _ids("rad", len(practice.unrestricted), 2)
+    bodies = _radiologist_bodies(rng, practice, facility_ids)
+    for reader_id, body in zip(reader_ids, bodies, strict=True):
+        roster.put_radiologist(DEMO_ACTOR, reader_id, body)
+    for index, start, end in sorted(practice.shifts, key=lambda s: (s[1], s[0])):
+        roster.add_shift(DEMO_ACTOR, reader_ids[index], ShiftIn(start=start, end=end))
+
+
+def _ids(prefix: str, count: int, width: int) -> list[str]:
+    width = max(width, len(str(count)))
+    return [f"{prefix}-{n:0{width}d}" for n in range(1, count + 1)]
+
+
+def _facility_bodies(rng: np.random.Generator, practice: _Practice) -> list[FacilityIn]:
+    kinds = list(_KIND_SIZE)
+    facility_kinds = practice.facility_kind
+    contract = rng.choice(len(_CONTRACTS), size=len(facility_kinds), p=[p for _, p in _CONTRACTS])
+    has_contract = rng.random(len(facility_kinds)) < _CONTRACT_SHARE
+    used: set[str] = set()
+    bodies = []
+    for f, kind in enumerate(facility_kinds):
+        state = practice.states[practice.facility_state[f]]
+        terms = SlaMinutes(**_CONTRACTS[contract[f]][0]) if has_contract[f] else None
+        bodies.append(
+            FacilityIn(
+                name=_facility_name(rng, state, kinds[kind], used),
+                state=state,
+                timezone=state_time_zone(state),
+                sla_minutes=terms,
+            )
+        )
+    return bodies
+
+
+def _facility_name(rng: np.random.Generator, state: str, kind: str, used: set[str]) -> str:
+    """'Mercy Hospital Casper': a prefix, a kind, a real city of the state; never repeated."""
+    found = us.states.lookup(state, field="abbr")
+    cities = [*_CITIES.get(state, ()), str(getattr(found, "capital", state))]
+    for _ in range(100):
+        prefix = _NAME_PREFIXES[int(rng.integers(len(_NAME_PREFIXES)))]
+        name = f"{prefix} {kind} {cities[int(rng.integers(len(cities)))]}"
+        if name not in used:
+            used.add(name)
+            return name
+    name = f"{name} {len(used) + 1}"
+    used.add(name)
+    return name
+
+
+def _radiologist_bodies(
+    rng: np.random.Generator, practice: _Practice, facility_ids: list[str]
+) -> list[RadiologistIn]:
+    readers = len(practice.unrestricted)
+    today = practice.now.date()
+    names = _reader_names(rng, readers)
+    speed = np.round(rng.uniform(*_SPEED_RANGE, size=readers), 2)
+    held = _held_subspecialties(rng, readers)
+    subsets = rng.choice(len(_MODALITY_SUBSETS), size=readers, p=[p for _, p in _MODALITY_SUBSETS])
+    bodies = []
+    for r in range(readers):
+        restricted = [] if practice.unrestricted[r] else _MODALITY_SUBSETS[subsets[r]][0]
+        bodies.append(
+            RadiologistIn(
+                name=names[r],
+                licenses=[
+                    License(state=practice.states[s], expires_on=_date(today, days))
+                    for s, days in _held(practice.licensed[r], practice.license_days[r])
+                ],
+                credentials=[
+                    Credential(facility=facility_ids[f], expires_on=_date(today, days))
+                    for f, days in _held(practice.credentialed[r], practice.credential_days[r])
+                ],
+                subspecialties=held[r],
+                modalities=[Modality(m) for m in restricted],
+                speed=float(speed[r]),
+            )
+        )
+    return bodies
+
+
+def _held(mask: BoolArray, days: IntArray) -> list[tuple[int, int]]:
+    return [(int(i), int(days[i])) for i in np.flatnonzero(mask)]
+
+
+def _date(today: date, days: int) -> date | None:
+    return None if days == _NO_EXPIRY else today + timedelta(days=days)
+
+
+def _reader_names(rng: np.random.Generator, count: int) -> list[str]:
+    combos = len(_FIRST_NAMES) * len(_LAST_NAMES)
+    picks = rng.choice(combos, size=count, replace=count > combos)
+    return [
+        f"Dr. {_FIRST_NAMES[p // len(_LAST_NAMES)]} {_LAST_NAMES[p % len(_LAST_NAMES)]}"
+        for p in picks
+    ]
+
+
+def _held_subspecialties(rng: np.random.Generator, count: int) -> list[list[str]]:
+    """Most readers hold one subspecialty, some none (generalists), a few two."""
+    per_reader = rng.choice(3, size=count, p=[0.30, 0.50, 0.20])
+    weight = _READER_SUBSPECIALTY / _READER_SUBSPECIALTY.sum()
+    return [
+        sorted(_SUBSPECIALTIES[i] for i in rng.choice(len(weight), size=n, replace=False, p=weight))
+        for n in per_reader
+    ]
+
+
+# --- the feed -------------------------------------------------------------------------------
+
+
+def facility_size(name: str | None) -> float:
+    """Relative volume of a facility, read from the kind in its demo name (1.0 if unknown)."""
+    text = f" {name or ''} "
+    for kind in sorted(_KIND_SIZE, key=len, reverse=True):
+        if f" {kind} " in text:
+            return _KIND_SIZE[kind]
+    return 1.0
+
+
+class DemoFeed:
+    """Posts synthetic studies as a hospital's worklist would, at a Poisson rate.
+
+    Accessions carry a per-run tag (random unless given) so a restarted server never re-posts
+    an accession an earlier run used with different content, which the service refuses (409).
+    """
+
+    def __init__(
+        self,
+        assignments: AssignmentService,
+        *,
+        seed: int = 7,
+        studies_per_hour: float = 240.0,
+        run_tag: str | None = None,
+    ) -> None:
+        if studies_per_hour < 0:
+            raise ValueError("studies_per_hour must not be negative")
+        self.assignments = assignments
+        self.studies_per_hour = studies_per_hour
+        self.rng = np.random.default_rng(seed)
+        self.run_tag = run_tag or secrets.token_hex(3)
+        self._counter = 0
+        self._recent: deque[tuple[str, str]] = deque(maxlen=_RECENT_PATIENTS)
+
+    def tick(self, seconds: float) -> int:
+        """Post the studies of `seconds` of arrivals; never raises (it runs in the background)."""
+        try:
+            bodies = self.studies_for(seconds)
+        except Exception:
+            logger.exception("demo feed: could not draw studies")
+            return 0
+        posted = 0
+        for body in bodies:
+            try:
+                self.assignments.ingest(DEMO_ACTOR, body)
+            except ServiceError as error:
+                logger.warning("demo feed: %s refused: %s", body.accession, error.detail)
+                continue
+            except Exception:
+                logger.exception("demo feed: posting %s failed", body.accession)
+                continue
+            posted += 1
+        return posted
+
+    def studies_for(self, seconds: float) -> list[StudyIn]:
+        """The bodies `tick` would post for `seconds` of arrivals (advances the generator)."""
+        facilities = self._facilities()
+        if not facilities or seconds <= 0:
+            return []
+        sizes = np.array([size for _, size, _ in facilities])
+        weights = sizes / sizes.sum()
+        count = int(self.rng.poisson(self.studies_per_hour * seconds / 3600.0))
+        return [self._study(facilities, weights) for _ in range(count)]
+
+    def _facilities(self) -> list[tuple[str, float, bool]]:
+        """(id, size, children's hospital) of every facility, read fresh so roster edits show."""
+        with read_transaction(self.assignments.engine) as connection:
+            rows = connection.execute(
+                select(FACILITY.c.id, FACILITY.c.name).order_by(FACILITY.c.id)
+            ).all()
+        return [(row.id, facility_size(row.name), "Children's" in (row.name or "")) for row in rows]
+
+    def _study(self, facilities: list[tuple[str, float, bool]], weights: FloatArray) -> StudyIn:
+        self._counter += 1
+        facility, patient = self._patient(facilities, weights)
+        modality = _MODALITIES[int(self.rng.choice(len(_MODALITIES), p=_MODALITY_P))]
+        priority = _PRIORITIES[int(self.rng.choice(len(_PRIORITIES), p=_PRIORITY_P))]
+        body_part, subspecialty = self._anatomy(modality, facility, facilities)
+        required = subspecialty is not None and bool(self.rng.random() < _REQUIRED_SHARE)
+        return StudyIn(
+            facility=facility,
+            accession=f"DEMO-{self._counter:08d}-{self.run_tag}",
+            modality=modality,
+            priority=priority,
+            subspecialty=subspecialty,
+            subspecialty_required=required,
+            body_part=body_part,
+            patient_ref=patient,
+            expected_minutes=self._estimate(modality),
+        )
+
+    def _patient(
+        self, facilities: list[tuple[str, float, bool]], weights: FloatArray
+    ) -> tuple[str, str]:
+        """A recent patient's next study now and then; otherwise a new patient, by size."""
+        if self._recent and self.rng.random() < _SECOND_STUDY_SHARE:
+            index = int(self.rng.integers(len(self._recent)))
+            facility, patient = self._recent[index]
+            del self._recent[index]  # two studies per patient is plenty for a demo
+            return facility, patient
+        facility = facilities[int(self.rng.choice(len(facilities), p=weights))][0]
+        patient = f"PT-{self.run_tag}-{self._counter:08d}"
+        self._recent.append((facility, patient))
+        return facility, patient
+
+    def _anatomy(
+        self, modality: Modality, facility: str, facilities: list[tuple[str, float, bool]]
+    ) -> tuple[str, str | None]:
+        """Body part for the modality; sometimes the subspecialty it leans to (peds for kids)."""
+        parts = _BODY_PARTS[modality]
+        share = np.array([p for _, _, p in parts])
+        body_part, lean, _ = parts[int(self.rng.choice(len(parts), p=share / share.sum()))]
+        childrens = next(kids for fid, _, kids in facilities if fid == facility)
+        if self.rng.random() < _PEDS_SHARE[1 if childrens else 0]:
+            lean = "peds"
+        if lean is None or self.rng.random() >= _SUBSPECIALTY_SET_SHARE:
+            return body_part, None
+        return body_part, lean
+
+    def _estimate(self, modality: Modality) -> float | None:
+        """Usually None: most senders give no estimate and the service defaults by modality."""
+        if self.rng.random() >= _ESTIMATE_SHARE:
+            return None
+        index = np.array([_MODALITIES.index(modality)], dtype=np.int64)
+        return float(_reading_minutes(self.rng, index)[0])

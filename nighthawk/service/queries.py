@@ -1,0 +1,220 @@
+"""Read paths of the API: study pages, one study with its why, a reader's worklist.
+
+Predictions are computed at read time by walking the reader's queue from now, so a worklist
+never shows a start time that has already passed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from models.api import StudyOut, StudyPage, WorklistItem, WorklistOut
+from models.plan import Explanation
+from models.priority import Priority
+from models.snapshot import SnapshotRadiologist
+from models.tables import OPEN, RADIOLOGIST, SHIFT, STUDY, StudyStatus
+from nighthawk.clock import minutes_between
+from nighthawk.eligibility import Eligibility
+from nighthawk.explain import Explainer
+from nighthawk.problem import build_problem
+from nighthawk.schedule import Schedule, ScoringContext, reader_timeline
+from nighthawk.service.auth import Principal
+from nighthawk.service.db import read_transaction
+from nighthawk.service.errors import NotFound, Unprocessable
+from nighthawk.service.practice import (
+    STUDY_COLUMNS,
+    OpenStudy,
+    PracticeView,
+    current_stretch,
+    load_view,
+    open_study,
+)
+from nighthawk.service.views import study_out
+
+MAX_PAGE = 500
+
+
+def walk_queue(
+    reader: SnapshotRadiologist, items: list[OpenStudy], now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Back-to-back (start, finish) of a queue from when the reader is next free."""
+    clock = max(now + timedelta(minutes=reader.backlog_minutes), reader.shift_start)
+    times = []
+    for item in items:
+        finish = clock + timedelta(minutes=item.study.expected_minutes / reader.speed)
+        times.append((clock, finish))
+        clock = finish
+    return times
+
+
+def list_studies(
+    engine: Engine,
+    principal: Principal,
+    *,
+    status: StudyStatus | None,
+    facility: str | None,
+    priority: Priority | None,
+    limit: int,
+    cursor: str | None,
+) -> StudyPage:
+    query = select(STUDY).order_by(STUDY.c.seq).limit(limit + 1)
+    if cursor is not None:
+        query = query.where(STUDY.c.seq > _cursor(cursor))
+    if status is not None:
+        query = query.where(STUDY.c.status == status.value)
+    if priority is not None:
+        query = query.where(STUDY.c.priority == priority.value)
+    if facility is not None:
+        query = query.where(STUDY.c.facility == facility)
+    if principal.facilities and principal.role.value == "site":
+        query = query.where(STUDY.c.facility.in_(sorted(principal.facilities)))
+    with read_transaction(engine) as connection:
+        rows = connection.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return StudyPage(
+        items=[study_out(row) for row in rows],
+        next_cursor=str(rows[-1].seq) if more and rows else None,
+    )
+
+
+def _cursor(cursor: str) -> int:
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise Unprocessable("cursor", "not a valid cursor (use next_cursor from the last page)")
+    return int(cursor)
+
+
+def study_with_why(engine: Engine, principal: Principal, study_id: str, now: datetime) -> StudyOut:
+    with read_transaction(engine) as connection:
+        row = connection.execute(select(STUDY).where(STUDY.c.id == study_id)).first()
+        if row is None or not principal.sees_facility(row.facility):
+            raise NotFound(f"study {study_id} not found")
+        if StudyStatus(row.status) in (StudyStatus.READING, StudyStatus.REPORTED):
+            return study_out(row)
+        view = load_view(connection, now)
+    why = explain(view, study_id)
+    out = study_out(row, why=why)
+    prediction = _prediction(view, study_id)
+    if prediction is not None:
+        out = out.model_copy(
+            update={"predicted_start": prediction[0], "predicted_finish": prediction[1]}
+        )
+    return out
+
+
+def explain(view: PracticeView, study_id: str) -> Explanation | None:
+    """The engine's why for one study, against the plan as it stands now."""
+    snapshot = view.snapshot()
+    problem = build_problem(snapshot)
+    context = ScoringContext(problem, Eligibility(problem))
+    index = {s: i for i, s in enumerate(problem.studies.ids)}
+    readers = {r: i for i, r in enumerate(problem.readers.ids)}
+    queues = [
+        [index[s] for s in view.queues().get(r, []) if s in index] for r in problem.readers.ids
+    ]
+    if study_id not in index:
+        return None
+    study = index[study_id]
+    reader_id = view.studies[study_id].study.assigned_to
+    if reader_id not in readers:
+        return None
+    reader = readers[reader_id]
+    timeline = reader_timeline(context, reader, queues[reader])
+    position = queues[reader].index(study)
+    explainer = Explainer(context, Schedule(queues))
+    return explainer.explain(study, reader, timeline.starts[position], timeline.finishes[position])
+
+
+def _prediction(view: PracticeView, study_id: str) -> tuple[datetime, datetime] | None:
+    item = view.studies.get(study_id)
+    if item is None or item.study.assigned_to is None:
+        return None
+    reader = next((r for r in view.on_board if r.id == item.study.assigned_to), None)
+    if reader is None:
+        return None
+    queue = [view.studies[s] for s in view.queues().get(reader.id, [])]
+    for queued, times in zip(queue, walk_queue(reader, queue, view.now), strict=True):
+        if queued.study.id == study_id:
+            return times
+    return None
+
+
+def worklist(engine: Engine, radiologist_id: str, now: datetime) -> WorklistOut:
+    """One reader's studies in reading order: three indexed queries, no practice-wide load."""
+    with read_transaction(engine) as connection:
+        row = connection.execute(
+            select(RADIOLOGIST).where(RADIOLOGIST.c.id == radiologist_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"radiologist {radiologist_id} not found")
+        shifts = connection.execute(
+            select(SHIFT.c.start, SHIFT.c.end).where(
+                SHIFT.c.radiologist_id == radiologist_id, SHIFT.c.end > now
+            )
+        ).all()
+        rows = connection.execute(
+            select(*STUDY_COLUMNS).where(
+                STUDY.c.status.in_([s.value for s in OPEN]),
+                STUDY.c.assigned_to == radiologist_id,
+            )
+        ).all()
+    studies = [open_study(r) for r in rows]
+    stretch = current_stretch([(s.start, s.end) for s in shifts], now)
+    on_shift = bool(row.available) and stretch is not None and stretch[0] <= now
+    reading = sorted((i for i in studies if i.status is StudyStatus.READING), key=_started)
+    queued = sorted((i for i in studies if i.status is not StudyStatus.READING), key=_rank)
+    items = [
+        _worklist_item(position, item, row.speed)
+        for position, item in enumerate([*reading, *queued])
+    ]
+    _walk_predictions(items, stretch[0] if stretch else now, now)
+    return WorklistOut(
+        radiologist=radiologist_id,
+        now=now,
+        on_shift=on_shift,
+        available=bool(row.available),
+        items=[WorklistItem(**item) for item in items],
+    )
+
+
+def _rank(item: OpenStudy) -> float:
+    return item.rank
+
+
+def _started(item: OpenStudy) -> datetime:
+    return item.started_at or datetime.min.replace(tzinfo=item.study.arrived_at.tzinfo)
+
+
+def _worklist_item(position: int, item: OpenStudy, speed: float) -> dict[str, Any]:
+    return {
+        "position": position,
+        "study": item.study.id,
+        "facility": item.study.facility,
+        "modality": item.study.modality,
+        "priority": item.study.priority,
+        "status": item.status,
+        "due_at": item.study.due_at,
+        "_minutes": item.study.expected_minutes / speed,
+        "_started_at": item.started_at if item.status is StudyStatus.READING else None,
+    }
+
+
+def _walk_predictions(items: list[dict[str, Any]], shift_start: datetime, now: datetime) -> None:
+    """Reads in progress finish from their start; the queue follows back to back."""
+    clock = max(now, shift_start)
+    for item in items:
+        minutes = item.pop("_minutes")
+        started_at = item.pop("_started_at")
+        if started_at is not None:
+            start = started_at
+            finish = max(started_at + timedelta(minutes=minutes), now)
+            clock = max(clock, finish)
+        else:
+            start, finish = clock, clock + timedelta(minutes=minutes)
+            clock = finish
+        item["predicted_start"] = start
+        item["predicted_finish"] = finish
+        item["predicted_late_minutes"] = round(max(0.0, minutes_between(item["due_at"], finish)), 2)
