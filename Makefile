@@ -20,7 +20,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/nighthawk demo
+	$(BIN)/nighthawk serve --demo
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -53,7 +53,7 @@ _NO_EXPIRY = 10**6  # day offset meaning "no expires_on recorded"
 
 _SUBSPECIALTIES = ("neuro", "msk", "body", "peds", "cardiac", "breast")
 _READER_SUBSPECIALTY = np.array([0.30, 0.18, 0.28, 0.09, 0.07, 0.08])  # in _SUBSPECIALTIES order
-_LICENSES_MEAN = 8.0
+_LICENSES_MEAN = 7.5
 _LICENSES_RANGE = (4, 16)
 _CREDENTIAL_SHARE = 0.85  # of the facilities in a reader's licensed states
 _EXPIRING_SHARE = 0.04  # licenses/credentials up for renewal within weeks
@@ -386,8 +386,11 @@ def _close_gaps(rng: np.random.Generator, practice: _Practice) -> None:
     that by privileging a reader already on (cheapest), licensing one (slower in real life)
     or adding a shift; we do the same, in that order, and check again.
     """
+    if not practice.unrestricted.any():
+        practice.unrestricted[0] = True  # somebody must read whatever a facility sends
+    enough = min(MIN_ON_SHIFT, int(practice.unrestricted.sum()))
     for h in range(HORIZON_HOURS):
-        while int((practice.on_shift[:, h] & practice.unrestricted).sum()) < MIN_ON_SHIFT:
+        while int((practice.on_shift[:, h] & practice.unrestricted).sum()) < enough:
             _add_cover_shift(rng, practice, h)
     for f in range(len(practice.facility_state)):
         for h in range(HORIZON_HOURS):
@@ -419,8 +422,6 @@ def _least_loaded(held: BoolArray, candidates: BoolArray) -> int:
 def _add_cover_shift(rng: np.random.Generator, practice: _Practice, h: int) -> None:
     """An extra 10 h shift through hour h, for an unrestricted reader who is off at that hour."""
     off = np.flatnonzero(practice.unrestricted & ~practice.on_shift[:, h])
-    if len(off) == 0:
-        raise ValueError("demo: too few readers who read every modality to staff each hour")
     reader = int(rng.choice(off))
     start = practice.hour(h)[0].replace(minute=0, second=0, microsecond=0)
     practice.add_shift(reader, start, start + timedelta(hours=10))

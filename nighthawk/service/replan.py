@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, update
 from sqlalchemy.engine import Connection
 
 from models.snapshot import SnapshotRadiologist
-from models.tables import STUDY, UNSTARTED, StudyStatus
+from models.tables import STUDY, StudyStatus
 from nighthawk.optimizer import SolveOptions, optimize, render_plan
 from nighthawk.service import audit
 from nighthawk.service.assignment import AssignmentService, lock_free_studies
@@ -168,7 +168,9 @@ def _write(connection: Connection, updates: list[dict[str, Any]]) -> int:
             and_(
                 STUDY.c.id == bindparam("b_id"),
                 STUDY.c.version == bindparam("b_version"),
-                STUDY.c.status.in_([s.value for s in UNSTARTED]),
+                # Literal comparisons: an IN list cannot be used with executemany.
+                STUDY.c.status != StudyStatus.READING.value,
+                STUDY.c.status != StudyStatus.REPORTED.value,
             )
         )
         .values({key: bindparam(key) for key in columns} | {"version": STUDY.c.version + 1}),

@@ -136,7 +136,7 @@ def _study_outcomes(
             met[i] = row.reported_at <= row.due_at
             breached[i] = not met[i]
         else:
-            overdue[i] = row.due_at <= now - timedelta(hours=5)
+            overdue[i] = row.due_at < now
     return _Outcomes(
         facility=[row.facility for row in rows],
         rank=np.array([Priority(row.priority).rank for row in rows], dtype=np.int64),
@@ -348,7 +348,7 @@ def _hours_valid_by_key(
         else:
             until = end_of_day_utc(date.fromisoformat(expires_on), zone)
             hours = max(0, min(horizon, -((first - until) // HOUR)))
-        best[key] = max(hours, best.get(key, 0))
+        best[key] = hours
     return best
 
 

@@ -225,6 +225,19 @@ def test_sla_by_facility_sorted_by_facility_then_priority_rank(engine: Engine) -
     assert rows[2].tat_p50_minutes == 130.0
 
 
+def test_sla_ignores_a_priority_outside_the_contract(engine: Engine) -> None:
+    # The API only stores STAT/URGENT/ROUTINE; a stray value must not break the report.
+    with write_transaction(engine) as c:
+        add_facility(c, "fac-1")
+        add_study(c, "odd", priority="LOW", received=0, due=30, reported=10)
+        add_study(c, "stat", received=0, due=30, reported=10)
+
+    report = sla(engine)
+
+    assert [row.studies for row in report.by_priority] == [1, 0, 0]
+    assert [counts(row) for row in report.by_facility] == [(Priority.STAT, "fac-1", 1, 1, 1, 0, 0)]
+
+
 def test_sla_scoped_to_a_site_sees_only_its_facilities(engine: Engine) -> None:
     with write_transaction(engine) as c:
         add_facility(c, "fac-1")
@@ -298,12 +311,15 @@ def test_license_valid_until_midnight_in_the_states_zone(engine: Engine) -> None
     assert report.gap_hours == 2
 
 
-def test_a_renewed_license_on_file_wins_over_the_expired_one(engine: Engine) -> None:
+@pytest.mark.parametrize("renewal_first", [False, True])
+def test_a_renewed_license_on_file_wins_over_the_expired_one(
+    engine: Engine, renewal_first: bool
+) -> None:
     renewed = [
         {"state": "WY", "expires_on": "2026-12-01"},
         {"state": "WY", "expires_on": "2027-12-01"},
     ]
-    report = one_reader(engine, licenses=renewed)
+    report = one_reader(engine, licenses=renewed[::-1] if renewal_first else renewed)
 
     assert covered_hours(report) == HOURS
 

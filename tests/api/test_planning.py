@@ -1,0 +1,143 @@
+"""Continuous assignment: the re-plan, the watchdog, the job lease; and the store's guarantees."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from nighthawk.service.clock import ManualClock
+from nighthawk.service.db import make_engine
+from nighthawk.service.jobs import Jobs, JobSettings, Lease
+from nighthawk.service.replan import replan, watchdog
+from tests.api.conftest import NOW, Api
+
+
+@pytest.fixture
+def practice(api: Api) -> Api:
+    api.facility("fac-1")
+    api.radiologist("rad-1")
+    api.radiologist("rad-2")
+    return api
+
+
+def _statuses(api: Api, ids: list[str]) -> list[tuple[str, str | None]]:
+    return [(api.get_study(s)["status"], api.get_study(s)["assigned_to"]) for s in ids]
+
+
+def test_replan_keeps_started_and_pinned_work(practice: Api) -> None:
+    ids = [practice.study(f"A{i}")["id"] for i in range(6)]
+    started = practice.get_study(ids[0])
+    practice.call(
+        "POST", f"/v1/studies/{ids[0]}/start", {"radiologist": started["assigned_to"]}, 200
+    )
+    pinned = practice.get_study(ids[1])
+    target = "rad-2" if pinned["assigned_to"] == "rad-1" else "rad-1"
+    practice.call(
+        "POST", f"/v1/studies/{ids[1]}/assign", {"radiologist": target, "reason": "x"}, 200
+    )
+    before = _statuses(practice, ids[:2])
+    replan(practice.runtime.assignments, time_limit=0.5)
+    assert _statuses(practice, ids[:2]) == before
+
+
+def test_replan_of_a_settled_plan_moves_nothing(practice: Api) -> None:
+    for i in range(8):
+        practice.study(f"A{i}", priority=["STAT", "URGENT", "ROUTINE"][i % 3])
+    replan(practice.runtime.assignments, time_limit=0.5)
+    again = replan(practice.runtime.assignments, time_limit=0.5)
+    assert again.moved == 0
+    assert again.studies == 8
+
+
+def test_replan_places_every_study_with_an_eligible_reader(practice: Api) -> None:
+    practice.facility("fac-2", state="CO")
+    practice.radiologist("rad-3", licenses=["CO"], credentials=["fac-2"])
+    ids = [practice.study(f"A{i}", facility=f"fac-{1 + i % 2}")["id"] for i in range(10)]
+    replan(practice.runtime.assignments, time_limit=0.5)
+    for study_id in ids:
+        study = practice.get_study(study_id)
+        expected = {"rad-3"} if study["facility"] == "fac-2" else {"rad-1", "rad-2"}
+        assert study["assigned_to"] in expected
+
+
+def test_watchdog_flags_work_that_will_now_breach(practice: Api) -> None:
+    study = practice.study("S1", priority="STAT")
+    assert study["status"] == "assigned"
+    practice.clock.advance(minutes=25)  # nobody started it; 16 minutes of reading remain
+    watchdog(practice.runtime.assignments)
+    assert practice.get_study(study["id"])["status"] == "at_risk"
+
+
+def test_watchdog_moves_work_off_a_reader_whose_shift_ended(practice: Api) -> None:
+    practice.radiologist("rad-3", shift_hours=None)
+    practice.shift("rad-3", -1, 0.5)
+    practice.call("POST", "/v1/radiologists/rad-1/availability", {"available": False}, 200)
+    practice.call("POST", "/v1/radiologists/rad-2/availability", {"available": False}, 200)
+    study = practice.study("R1", priority="ROUTINE")
+    assert study["assigned_to"] == "rad-3"
+    practice.call("POST", "/v1/radiologists/rad-1/availability", {"available": True}, 200)
+    practice.call(
+        "POST", f"/v1/studies/{study['id']}/assign", {"radiologist": "rad-3", "reason": "x"}, 200
+    )
+    practice.clock.advance(minutes=45)
+    result = watchdog(practice.runtime.assignments)
+    assert result.handed_off == 1
+    assert practice.get_study(study["id"])["assigned_to"] == "rad-1"
+
+
+def test_scheduled_tick_replans_and_clears_the_change_flag(practice: Api) -> None:
+    practice.study("A1")
+    service = practice.runtime.assignments
+    assert service.changed.is_set()
+    jobs = Jobs(service, Lease(service.engine, practice.clock), JobSettings())
+    jobs.tick()
+    assert not service.changed.is_set()
+    audit = practice.call("GET", "/v1/audit", status=200)["items"]
+    assert any(e["action"] == "study.assigned" for e in audit)
+
+
+def test_only_one_process_holds_the_job_lease(database_url: str) -> None:
+    engine = make_engine(database_url)
+    from nighthawk.service.db import migrate
+
+    migrate(engine)
+    clock = ManualClock(NOW)
+    first, second = Lease(engine, clock), Lease(engine, clock)
+    assert first.acquire()
+    assert not second.acquire()
+    assert first.acquire()  # renewal
+    clock.advance(seconds=31)  # the first holder stopped renewing
+    assert second.acquire()
+    assert not first.acquire()
+    second.release()
+    assert first.acquire()
+    engine.dispose()
+
+
+def test_audit_log_refuses_updates_and_deletes(practice: Api) -> None:
+    practice.study("A1")
+    engine = practice.runtime.engine
+    for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    entries = practice.call("GET", "/v1/audit", status=200)["items"]
+    assert {e["actor"] for e in entries} >= {"admin", "engine"}
+
+
+def test_migrations_build_exactly_the_models_schema(practice: Api) -> None:
+    with practice.runtime.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_times_are_stored_in_utc_whatever_offset_was_sent(practice: Api) -> None:
+    study = practice.study("A1", received_at="2026-11-30T22:50:00-07:00")
+    assert study["received_at"] == "2026-12-01T05:50:00Z"
+    assert study["due_at"] == (NOW - timedelta(minutes=10) + timedelta(hours=24)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
