@@ -74,6 +74,10 @@ class SnapshotStudy(StudyBase):
     assigned_to: Identifier | None = Field(
         default=None, description="The reader it is assigned to now; moving it costs a little."
     )
+    queue_position: Annotated[int, Field(strict=True, ge=0)] | None = Field(
+        default=None,
+        description="Its place in that reader's current queue; a re-plan starts from this order.",
+    )
 
 
 class Snapshot(Strict):

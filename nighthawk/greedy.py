@@ -43,3 +43,47 @@ def greedy_schedule(context: ScoringContext) -> Schedule:
         schedule.queues[reader].append(int(study))
         tail[reader] = finish[reader]
     return schedule
+
+
+def sticky_schedule(context: ScoringContext) -> Schedule:
+    """The current plan as it stands, repaired: the re-plan's zero-churn starting point.
+
+    Each reader keeps their studies in their current order (queue position, then dispatch
+    order) while each is still allowed; a study that no longer fits, and every study without a
+    reader, is then placed as greedy would.
+    """
+    problem = context.problem
+    schedule = Schedule.empty(problem.reader_count)
+    tail = problem.readers.ready.copy()
+    current = problem.studies.current
+    order = dispatch_order(problem)
+    urgency = np.empty_like(order)
+    urgency[order] = np.arange(len(order))
+    kept = sorted(
+        (int(s) for s in np.flatnonzero(current != NO_RADIOLOGIST)),
+        key=lambda s: (problem.studies.position[s], urgency[s]),
+    )
+    leftover = []
+    for study in kept:
+        reader = int(current[study])
+        finish = tail[reader] + problem.duration[study, reader]
+        if context.matrix[study, reader] and (
+            finish <= context.finish_limit[study, reader] + FINISH_SLACK_MINUTES
+        ):
+            schedule.queues[reader].append(study)
+            tail[reader] = finish
+        else:
+            leftover.append(study)
+    placed = set(kept) - set(leftover)
+    for study in order:
+        if int(study) in placed:
+            continue
+        finish = tail + problem.duration[study]
+        allowed = context.matrix[study] & (
+            finish <= context.finish_limit[study] + FINISH_SLACK_MINUTES
+        )
+        if allowed.any():
+            reader = int(np.argmin(np.where(allowed, finish, np.inf)))
+            schedule.queues[reader].append(int(study))
+            tail[reader] = finish[reader]
+    return schedule

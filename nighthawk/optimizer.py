@@ -17,10 +17,10 @@ from nighthawk.clock import at_minutes
 from nighthawk.cpsat import Neighbourhood, SolveLimits, solve_neighbourhood
 from nighthawk.eligibility import Eligibility
 from nighthawk.explain import Explainer
-from nighthawk.greedy import greedy_schedule
+from nighthawk.greedy import greedy_schedule, sticky_schedule
 from nighthawk.lns import PlanState, SearchSettings, large_neighbourhood_search
 from nighthawk.objective import Score, is_better
-from nighthawk.problem import Problem, build_problem
+from nighthawk.problem import NO_RADIOLOGIST, Problem, build_problem
 from nighthawk.schedule import FINISH_SLACK_MINUTES, Schedule, ScoringContext, reader_timeline
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,12 @@ def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveRe
     greedy = greedy_schedule(context)
     state = PlanState(context, greedy)
     baseline = state.total
+    if (problem.studies.current != NO_RADIOLOGIST).any():
+        # Re-planning a live plan: start from it when it scores better, so churn stays low.
+        sticky = PlanState(context, sticky_schedule(context))
+        weights = problem.preference_weights
+        if not is_better(state.total.key(weights), sticky.total.key(weights)):
+            state = sticky  # on a tie, the plan people already see wins
     first_plan = time.perf_counter() - started
     budget = max(options.time_limit - first_plan, 0.0)
     if options.deterministic:

@@ -55,6 +55,7 @@ class Studies:
     due: FloatArray
     expected_minutes: FloatArray
     current: IntArray  # index of the reader it is assigned to now, or NO_RADIOLOGIST
+    position: FloatArray  # place in the current reader's queue (inf: not given)
 
     @property
     def is_stat(self) -> BoolArray:
@@ -202,6 +203,10 @@ def _index_studies(snapshot: Snapshot, readers: Readers) -> Studies:
                 for s in studies
             ],
             dtype=np.int64,
+        ),
+        position=np.array(
+            [np.inf if s.queue_position is None else s.queue_position for s in studies],
+            dtype=float,
         ),
     )
 

@@ -91,6 +91,11 @@ def _optimizer_snapshot(view: PracticeView) -> Any:
     """Pinned work (manual overrides) is not the optimizer's to move: it counts as backlog."""
     pinned_minutes: dict[str, float] = {}
     speed = {r.id: r.speed for r in view.on_board}
+    position = {
+        study_id: index
+        for queue in view.queues(include_pinned=False).values()
+        for index, study_id in enumerate(queue)
+    }
     movable = []
     for item in view.studies.values():
         if item.status is StudyStatus.READING:
@@ -101,7 +106,10 @@ def _optimizer_snapshot(view: PracticeView) -> Any:
                 pinned_minutes.get(reader, 0.0) + item.study.expected_minutes / speed[reader]
             )
         else:
-            movable.append(item.study)
+            # The live order is the search's starting point, so an unchanged plan stays put.
+            movable.append(
+                item.study.model_copy(update={"queue_position": position.get(item.study.id)})
+            )
     on_board = [
         SnapshotRadiologist.model_construct(
             **{

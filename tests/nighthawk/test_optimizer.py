@@ -152,3 +152,47 @@ def test_search_cuts_stat_breaches_on_a_contested_pool() -> None:
 def test_empty_snapshot_gives_an_empty_plan() -> None:
     plan = solve(snapshot([reader()], []), EXACT)
     assert plan.assignments == [] and plan.unassigned == []
+
+
+def _with_current_plan(snapshot_in: object, plan: Plan) -> object:
+    """The snapshot as a live service sends it: each study with its reader and queue place."""
+    owner = placed(plan)
+    position = {
+        study: index
+        for radiologist in set(owner.values())
+        for index, study in enumerate(order(plan, radiologist))
+    }
+    return snapshot_in.model_copy(  # type: ignore[attr-defined]
+        update={
+            "studies": [
+                s.model_copy(
+                    update={"assigned_to": owner.get(s.id), "queue_position": position.get(s.id)}
+                )
+                for s in snapshot_in.studies  # type: ignore[attr-defined]
+            ]
+        }
+    )
+
+
+def test_replanning_starts_from_the_current_plan_and_never_loses_ground() -> None:
+    pool = generate_snapshot(150, 12, 3, contested=True)
+    options = SolveOptions(time_limit=0.3, deterministic=True, explain=False)
+    first = solve(pool, options)
+    again = solve(_with_current_plan(pool, first), options)  # type: ignore[arg-type]
+    tiers = ("unassigned_weight", "stat_breaches", "weighted_late_minutes")
+    before = tuple(getattr(first.objective, t) for t in tiers)
+    after = tuple(getattr(again.objective, t) for t in tiers)
+    assert after <= before
+    assert again.objective.moved_studies < 0.1 * len(pool.studies)
+
+
+def test_the_current_reading_order_is_kept_when_nothing_is_gained() -> None:
+    pool = snapshot(
+        readers=[reader("r1")],
+        studies=[
+            study("a", assigned_to="r1", queue_position=1),
+            study("b", assigned_to="r1", queue_position=0),
+        ],
+    )
+    plan = solve(pool, SolveOptions(time_limit=0.2, deterministic=True))
+    assert order(plan, "r1") == ["b", "a"]  # dispatch order alone would read a first
