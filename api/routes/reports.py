@@ -10,16 +10,22 @@ from models.api import AuditPage, CoverageOut, SlaOut
 from models.tables import Role
 from models.types import UtcDateTime
 from nighthawk.service.db import read_transaction
+from nighthawk.service.errors import Unprocessable
 from nighthawk.service.reports import audit_page, coverage_report, sla_report
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
+MAX_WINDOW = timedelta(days=366)
 TimeQuery = Annotated[UtcDateTime | None, Query(description="ISO-8601 with offset, e.g. ...Z")]
 
 
 def _window(
     start: datetime | None, end: datetime | None, now: datetime, default: timedelta, ahead: bool
 ) -> tuple[datetime, datetime]:
+    if start is not None and end is not None and end <= start:
+        raise Unprocessable("to", "must be after from")
+    if start is not None and end is not None and end - start > MAX_WINDOW:
+        raise Unprocessable("to", f"window longer than {MAX_WINDOW.days} days")
     if start is None and end is None:
         return (now, now + default) if ahead else (now - default, now)
     if start is None:

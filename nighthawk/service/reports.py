@@ -64,10 +64,6 @@ class _Outcomes:
     breached: BoolArray
     open_overdue: BoolArray
 
-    @property
-    def reported(self) -> BoolArray:
-        return ~np.isnan(self.tat_minutes)
-
 
 def sla_report(
     connection: Connection,
@@ -155,15 +151,16 @@ def _rows_by_facility(outcomes: _Outcomes) -> list[SlaRow]:
     """
     if not outcomes.facility:
         return []
-    names, facility_code = np.unique(np.array(outcomes.facility), return_inverse=True)
-    key = facility_code.reshape(-1) * len(PRIORITIES) + outcomes.rank
+    names, inverse = np.unique(np.array(outcomes.facility), return_inverse=True)
+    facility_code = inverse.reshape(-1)  # numpy 2.0.x returned the input's shape here
+    key = facility_code * len(PRIORITIES) + outcomes.rank
     order = np.argsort(key, kind="stable")
     boundaries = np.flatnonzero(np.diff(key[order])) + 1
     rows = []
     for group in np.split(order, boundaries):
         first = int(group[0])
         priority = PRIORITIES[int(outcomes.rank[first])]
-        facility = str(names[facility_code.reshape(-1)[first]])
+        facility = str(names[facility_code[first]])
         rows.append(_sla_row(outcomes, group, priority, facility))
     return rows
 
@@ -348,7 +345,7 @@ def _hours_valid_by_key(
         else:
             until = end_of_day_utc(date.fromisoformat(expires_on), zone)
             hours = max(0, min(horizon, -((first - until) // HOUR)))
-        best[key] = hours
+        best[key] = max(hours, best.get(key, 0))
     return best
 
 

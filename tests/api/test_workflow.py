@@ -95,7 +95,10 @@ def test_started_work_stays_with_its_reader_through_a_break(practice: Api) -> No
     reader = study["assigned_to"]
     _action(practice, study["id"], "start", 200, radiologist=reader)
     practice.call(
-        "POST", f"/v1/radiologists/{reader}/availability", {"available": False, "reason": "call"}, 200
+        "POST",
+        f"/v1/radiologists/{reader}/availability",
+        {"available": False, "reason": "call"},
+        200,
     )
     assert practice.get_study(study["id"])["assigned_to"] == reader
 
@@ -118,7 +121,10 @@ def test_losing_a_license_moves_work_off_the_reader(practice: Api) -> None:
     assert study["assigned_to"] == "rad-1"
     practice.call("POST", "/v1/radiologists/rad-2/availability", {"available": True}, 200)
     practice.call(
-        "PUT", "/v1/radiologists/rad-1", {"name": "Dr 1", "licenses": ["CO"], "credentials": []}, 200
+        "PUT",
+        "/v1/radiologists/rad-1",
+        {"name": "Dr 1", "licenses": ["CO"], "credentials": []},
+        200,
     )
     assert practice.get_study(study["id"])["assigned_to"] == "rad-2"
 
