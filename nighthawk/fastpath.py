@@ -165,6 +165,16 @@ class LivePlan:
     def queue(self, reader_id: str) -> list[str]:
         return list(self._queues[self._reader_index[reader_id]].studies)
 
+    def overrunning(self) -> list[str]:
+        """Studies whose place in a queue now ends past the reader's limit (shift end,
+        license or privileges): the clock moved on, a shift was shortened, a license lapsed."""
+        late = []
+        for queue in self._queues:
+            for study, finish, limit in zip(queue.studies, queue.finish, queue.limit, strict=True):
+                if finish > limit + FINISH_SLACK_MINUTES:
+                    late.append(study)
+        return late
+
     def has_reader(self, reader_id: str) -> bool:
         return reader_id in self._reader_index
 

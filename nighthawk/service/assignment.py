@@ -36,6 +36,7 @@ from nighthawk.service.clock import Clock
 from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
 from nighthawk.service.errors import Conflict, NotFound, Unprocessable
 from nighthawk.service.live import Live, LiveCache, ineligibility, place_study, why_nobody
+from nighthawk.service.practice import OpenStudy
 from nighthawk.service.views import study_out
 
 # A sender's clock may run a little ahead of ours; further than this is an error.
@@ -477,22 +478,19 @@ class AssignmentService:
     ) -> int:
         """After a roster change: hand off work readers can no longer do, retry the uncovered.
 
-        `readers` names readers whose whole queue is re-placed (their eligibility changed).
+        Moves: work of readers who left the board, work that would now end past its reader's
+        shift or license, and (with `readers`) the whole queue of readers whose eligibility
+        changed. Pinned work stays unless its reader left or can no longer finish it.
         Returns how many studies moved. The caller holds the plan lock.
         """
         live = self.cache.rebuild(connection, epoch, now)
         try:
             board = {r.id for r in live.view.on_board}
+            overrunning = set(live.plan.overrunning())
             moving = [
                 item
                 for item in live.view.studies.values()
-                if item.status is not StudyStatus.READING
-                and not (item.pinned and item.study.assigned_to in board)
-                and (
-                    item.study.assigned_to is None
-                    or item.study.assigned_to not in board
-                    or (readers is not None and item.study.assigned_to in readers)
-                )
+                if _must_move(item, board, overrunning, readers)
             ]
             moved = self.replace_studies(connection, live, moving, now, actor, reason)
             self.cache.advance(bump_epoch(connection, epoch))
@@ -554,6 +552,20 @@ class AssignmentService:
         if row is None or not principal.sees_facility(row.facility):
             raise NotFound(f"study {study_id} not found")
         return study_out(row)
+
+
+def _must_move(
+    item: OpenStudy, board: set[str], overrunning: set[str], readers: set[str] | None
+) -> bool:
+    """Unstarted work goes back through the fast path when its reader can no longer do it."""
+    if item.status is StudyStatus.READING:
+        return False
+    if item.study.id in overrunning:
+        return True  # even pinned work: its reader cannot finish it in time any more
+    reader = item.study.assigned_to
+    if reader is None or reader not in board:
+        return True
+    return not item.pinned and readers is not None and reader in readers
 
 
 def lock_free_studies(connection: Connection, study_ids: list[str]) -> set[str]:

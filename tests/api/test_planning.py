@@ -10,6 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from models.api import StudyIn
+from models.tables import Role
+from nighthawk.service.assignment import AssignmentService
+from nighthawk.service.auth import Principal
 from nighthawk.service.clock import ManualClock
 from nighthawk.service.db import make_engine
 from nighthawk.service.jobs import Jobs, JobSettings, Lease
@@ -141,3 +145,34 @@ def test_times_are_stored_in_utc_whatever_offset_was_sent(practice: Api) -> None
     assert study["due_at"] == (NOW - timedelta(minutes=10) + timedelta(hours=24)).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
+
+
+def test_watchdog_moves_work_a_reader_can_no_longer_finish_before_shift_end(
+    practice: Api,
+) -> None:
+    practice.radiologist("rad-3", shift_hours=None)
+    practice.shift("rad-3", -1, 20 / 60)  # ends in 20 minutes
+    for reader in ("rad-1", "rad-2"):
+        practice.call("POST", f"/v1/radiologists/{reader}/availability", {"available": False}, 200)
+    study = practice.study("C1", modality="CT")  # 16 minutes: fits now
+    assert study["assigned_to"] == "rad-3"
+    practice.call("POST", "/v1/radiologists/rad-1/availability", {"available": True}, 200)
+    assert practice.get_study(study["id"])["assigned_to"] == "rad-3"  # no gain in moving yet
+    practice.clock.advance(minutes=10)  # not started: it would now end 6 minutes past the shift
+    assert watchdog(practice.runtime.assignments).handed_off == 1
+    assert practice.get_study(study["id"])["assigned_to"] == "rad-1"
+
+
+def test_two_processes_share_one_plan_through_the_epoch(practice: Api) -> None:
+    practice.call("POST", "/v1/radiologists/rad-2/availability", {"available": False}, 200)
+    first = practice.study("S1", priority="STAT")
+    # A second API process: its own live plan, the same database.
+    other = AssignmentService(practice.runtime.engine, practice.clock)
+    admin = Principal("admin", Role.ADMIN)
+    body = StudyIn(facility="fac-1", accession="S2", modality="CT", priority="STAT")
+    _ = other.ingest(admin, body)  # builds its plan from the database, seeing S1
+    third = practice.study("S3", priority="STAT")  # the first process must see S2 in turn
+    worklist = practice.call("GET", "/v1/radiologists/rad-1/worklist", status=200)["items"]
+    assert worklist[0]["study"] == first["id"]
+    finishes = [item["predicted_finish"] for item in worklist]
+    assert third["predicted_start"] == finishes[1]  # after S1 and S2, not on top of S2
