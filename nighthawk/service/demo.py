@@ -1,10 +1,12 @@
-"""A live demo practice for `nighthawk serve --demo`: a seeded roster and a feed of studies.
+"""A live demo practice for `nighthawk serve --demo`: a seeded roster, studies and readers.
 
-A newcomer should see assignments happen within seconds of starting the server, so the demo
-needs (1) a practice in which every facility can be read at every hour of the next day and
-(2) a steady trickle of realistic studies. Both go through the real services (RosterService,
-AssignmentService), so the demo exercises the same code paths, audit trail and re-planning as
-production traffic, and nothing here writes to the database behind the services' backs.
+A newcomer should see a living practice within seconds of starting the server, so the demo
+needs (1) a practice in which every facility can be read at every hour of the next day, kept
+rostered when the demo is restarted on a later day, (2) a steady trickle of realistic studies
+and (3) radiologists who read them, so queues drain as well as fill. All of it goes through the
+real services (RosterService, AssignmentService), so the demo exercises the same code paths,
+audit trail and re-planning as production traffic, and nothing here writes to the database
+behind the services' backs.
 
 Figures follow the domain primer (shared with the offline generator in `nighthawk.demo`):
 CT-heavy volume, per-facility contracts over practice defaults, licenses weighted toward the
@@ -23,18 +25,19 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 import us
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from models.api import FacilityIn, RadiologistIn, ShiftIn, StudyIn
 from models.domain import Credential, License, SlaMinutes
 from models.priority import Modality, Priority
-from models.tables import FACILITY, RADIOLOGIST, SHIFT, Role
+from models.tables import AUDIT, FACILITY, RADIOLOGIST, SHIFT, STUDY, UNSTARTED, Role, StudyStatus
 from nighthawk.clock import state_time_zone
 from nighthawk.demo import _CONTRACTS, _MODALITY_SHARE, _MODALITY_SUBSETS, _reading_minutes
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import Principal
 from nighthawk.service.db import read_transaction
 from nighthawk.service.errors import ServiceError
+from nighthawk.service.queries import worklist
 from nighthawk.service.roster import RosterService
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ _SHIFT_HOURS = (8, 12)
 # Shift starts run from this many hours before `now` to the end of the horizon, evenly, so
 # readers hand over one by one instead of in two big waves.
 _EARLIEST_START_HOURS = -8
+_REST_HOURS = 8  # at least this long between the end of a reader's shift and their next
+_COVER_HOURS = 10  # an extra shift added to close a gap
 
 # Kinds of sending facility and how much each sends, relative to a community hospital. The
 # feed reads the kind back out of the name, so the size survives a server restart.
@@ -204,6 +209,9 @@ _PEDS_SHARE = (0.04, 0.60)  # pediatric patients at other hospitals / at childre
 _SECOND_STUDY_SHARE = 0.10  # a study from a patient who already sent one (CT head + C-spine)
 _ESTIMATE_SHARE = 0.15  # the sender estimates reading minutes; otherwise the service defaults
 _RECENT_PATIENTS = 50
+# Studies an hour the feed posts by default: about two thirds of what the ~13 readers on shift
+# at a time can read (12 min a study on average, speed ~1.05), so queues stay busy but bounded.
+DEMO_STUDIES_PER_HOUR = 45.0
 
 
 @dataclass(frozen=True)
@@ -219,7 +227,12 @@ class DemoPractice:
 
 @dataclass
 class _Practice:
-    """Index arrays of the practice being generated; readers r, states s, facilities f, hours h."""
+    """Index arrays of the practice being generated; readers r, states s, facilities f, hours h.
+
+    `unrestricted` marks the readers who can cover a facility on their own: they read every
+    modality (and, for a practice loaded from the database, are available). `existing` holds
+    shifts already in the database; `shifts` only those this run adds.
+    """
 
     now: datetime
     states: list[str]
@@ -232,30 +245,71 @@ class _Practice:
     unrestricted: BoolArray  # r: reads every modality, so covers whatever a facility sends
     shifts: list[tuple[int, datetime, datetime]] = field(default_factory=list)
     on_shift: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # r x h
+    existing: list[tuple[int, datetime, datetime]] = field(default_factory=list)
 
     def hour(self, h: int) -> tuple[datetime, datetime]:
         start = self.now + timedelta(hours=h)
         return start, start + timedelta(hours=1)
 
     def add_shift(self, reader: int, start: datetime, end: datetime) -> None:
-        """Record a shift and the horizon hours it spans from start to finish."""
+        """Record a new shift and the horizon hours it spans from start to finish."""
         self.shifts.append((reader, start, end))
-        for h in range(HORIZON_HOURS):
-            hour_start, hour_end = self.hour(h)
-            if start <= hour_start and end >= hour_end:
-                self.on_shift[reader, h] = True
+        self._mark(reader, start, end)
 
-    def eligible(self, f: int, h: int) -> BoolArray:
-        """Readers who could read anything facility f sends during hour h."""
+    def add_existing(self, reader: int, start: datetime, end: datetime) -> None:
+        """Record a shift the database already holds."""
+        self.existing.append((reader, start, end))
+        self._mark(reader, start, end)
+
+    def _mark(self, reader: int, start: datetime, end: datetime) -> None:
+        self.on_shift[reader, self.spanned(start, end)] = True
+
+    def spanned(self, start: datetime, end: datetime) -> list[int]:
+        """Horizon hours a shift from start to end spans from start to finish."""
+        return [
+            h for h in range(HORIZON_HOURS) if start <= self.hour(h)[0] and end >= self.hour(h)[1]
+        ]
+
+    def shifts_of(self, reader: int) -> list[tuple[int, datetime, datetime]]:
+        """The reader's shifts, existing and new."""
+        return [shift for shift in (*self.existing, *self.shifts) if shift[0] == reader]
+
+    def last_end(self, reader: int) -> datetime | None:
+        """When the reader's last shift ends; None if they have none."""
+        return max((end for _, _, end in self.shifts_of(reader)), default=None)
+
+    def heads(self, start: datetime, end: datetime) -> int:
+        """Readers on shift (existing or new) all the way from start to end."""
+        shifts = (*self.existing, *self.shifts)
+        return len({r for r, s, e in shifts if s <= start and e >= end})
+
+    def free(self, reader: int, start: datetime, end: datetime) -> bool:
+        """No shift of the reader (existing or new) overlaps [start, end)."""
+        return not any(s < end and e > start for _, s, e in self.shifts_of(reader))
+
+    def privileged(self, f: int) -> BoolArray:
+        """Readers who may read anything facility f sends, all through the horizon."""
         s = self.facility_state[f]
         return (
             self.unrestricted
-            & self.on_shift[:, h]
             & self.licensed[:, s]
             & (self.license_days[:, s] >= 2)
             & self.credentialed[:, f]
             & (self.credential_days[:, f] >= 2)
         )
+
+    def eligible(self, f: int, h: int) -> BoolArray:
+        """Readers who could read anything facility f sends during hour h."""
+        return self.privileged(f) & self.on_shift[:, h]
+
+    def enough(self) -> int:
+        """Readers who should be on at every hour: MIN_ON_SHIFT, if the practice has them."""
+        return min(MIN_ON_SHIFT, int(self.unrestricted.sum()))
+
+    def understaffed(self) -> list[int]:
+        """Horizon hours with fewer than `enough` unrestricted readers on shift."""
+        on = (self.on_shift & self.unrestricted[:, None]).sum(axis=0)
+        return [int(h) for h in np.flatnonzero(on < self.enough())]
 
 
 def seed_demo_practice(
@@ -269,10 +323,13 @@ def seed_demo_practice(
 ) -> DemoPractice:
     """Seed the demo practice through the roster service; the same seed gives the same practice.
 
-    Idempotent: if any facility already exists in the database, seed nothing and report what
-    is there, so restarting `serve --demo` on the same database never duplicates the roster.
+    Idempotent: if any facility already exists in the database, seed no facilities or readers
+    and report what is there, so restarting `serve --demo` on the same database never
+    duplicates the roster. On an existing database it calls `ensure_demo_shifts`, so a demo
+    restarted the next day gets tomorrow's shifts (and a restart the same day adds none).
     """
     if _has_facilities(roster):
+        ensure_demo_shifts(roster, now=now, seed=seed)
         return _existing_practice(roster)
     if not 1 <= states <= len(us.states.STATES) or facilities < states or radiologists < 1:
         raise ValueError("demo: need 1-50 states, a facility per state and at least one reader")
@@ -304,6 +361,94 @@ def _existing_practice(roster: RosterService) -> DemoPractice:
         shifts=int(shift_count or 0),
         states=sorted(codes),
     )
+
+
+def ensure_demo_shifts(roster: RosterService, *, now: datetime, seed: int = 7) -> int:
+    """Roster the next 24 h of an existing demo practice if it runs short; return shifts added.
+
+    Nothing happens unless the database holds the practice `seed_demo_practice` wrote (its
+    audit trail says so: never touch somebody else's roster) and some hour of the next 24 h
+    has fewer than `MIN_ON_SHIFT` unrestricted, available readers on. Then the rota carries
+    on at the strength and stagger of the initial seeding (`_continue_rota`), and extra
+    shifts close whatever gaps remain as they do there, so every facility has an eligible
+    reader at every hour. Only shifts are added: licenses and credentials stay as the
+    database has them. The same day gives the same roster; a second call finds the day
+    staffed and adds nothing (until the end of the rostered day comes within 24 h).
+    """
+    with read_transaction(roster.engine) as connection:
+        if not _is_demo_practice(connection):
+            return 0
+        practice, reader_ids, available = _load(connection, now)
+    if not practice.understaffed():
+        return 0
+    rng = np.random.default_rng([seed, now.toordinal()])
+    _continue_rota(rng, practice, available)
+    _close_gaps(rng, practice, grant=False)
+    _write_shifts(roster, practice, reader_ids)
+    logger.info("demo: added %d shifts for the next %d h", len(practice.shifts), HORIZON_HOURS)
+    return len(practice.shifts)
+
+
+def _is_demo_practice(connection: Connection) -> bool:
+    """The demo actor put the readers: this database holds the demo practice."""
+    query = select(AUDIT.c.seq).where(
+        AUDIT.c.actor == DEMO_ACTOR.name, AUDIT.c.action == "radiologist.put"
+    )
+    return connection.execute(query.limit(1)).first() is not None
+
+
+def _load(connection: Connection, now: datetime) -> tuple[_Practice, list[str], BoolArray]:
+    """The practice as the database holds it, in the index form the shift planner works on.
+
+    Returns the practice, the reader ids by index and which readers are available.
+    """
+    facilities = connection.execute(
+        select(FACILITY.c.id, FACILITY.c.state).order_by(FACILITY.c.id)
+    ).all()
+    readers = connection.execute(select(RADIOLOGIST).order_by(RADIOLOGIST.c.id)).all()
+    shifts = connection.execute(
+        select(SHIFT.c.radiologist_id, SHIFT.c.start, SHIFT.c.end).where(
+            SHIFT.c.end > now - timedelta(hours=_SHIFT_HOURS[1] + _REST_HOURS)
+        )
+    ).all()
+    states = sorted({f.state for f in facilities})
+    state_index = {code: s for s, code in enumerate(states)}
+    facility_index = {f.id: i for i, f in enumerate(facilities)}
+    reader_index = {r.id: i for i, r in enumerate(readers)}
+    shape_s, shape_f = (len(readers), len(states)), (len(readers), len(facilities))
+    licensed, license_days = np.zeros(shape_s, dtype=bool), np.zeros(shape_s, dtype=np.int64)
+    credentialed = np.zeros(shape_f, dtype=bool)
+    credential_days = np.zeros(shape_f, dtype=np.int64)
+    today = now.date()
+    for r, row in enumerate(readers):
+        for item in row.licenses:
+            if (s := state_index.get(item.get("state"))) is not None:
+                licensed[r, s], license_days[r, s] = True, _days(today, item.get("expires_on"))
+        for item in row.credentials:
+            if (f := facility_index.get(item.get("facility"))) is not None:
+                credentialed[r, f] = True
+                credential_days[r, f] = _days(today, item.get("expires_on"))
+    practice = _Practice(
+        now=now,
+        states=states,
+        facility_state=np.array([state_index[f.state] for f in facilities], dtype=np.int64),
+        facility_kind=np.zeros(len(facilities), dtype=np.int64),
+        licensed=licensed,
+        license_days=license_days,
+        credentialed=credentialed,
+        credential_days=credential_days,
+        unrestricted=np.array([bool(r.available) and not r.modalities for r in readers], bool),
+        on_shift=np.zeros((len(readers), HORIZON_HOURS), dtype=bool),
+    )
+    for shift in shifts:
+        if (index := reader_index.get(shift.radiologist_id)) is not None:
+            practice.add_existing(index, shift.start, shift.end)
+    available = np.array([bool(r.available) for r in readers], dtype=bool)
+    return practice, [r.id for r in readers], available
+
+
+def _days(today: date, expires_on: str | None) -> int:
+    return _NO_EXPIRY if not expires_on else (date.fromisoformat(expires_on) - today).days
 
 
 def _generate(
@@ -379,23 +524,76 @@ def _stagger_shifts(rng: np.random.Generator, practice: _Practice) -> None:
         practice.add_shift(reader, start, start + timedelta(hours=int(lengths[reader])))
 
 
-def _close_gaps(rng: np.random.Generator, practice: _Practice) -> None:
+def _continue_rota(rng: np.random.Generator, practice: _Practice, available: BoolArray) -> None:
+    """Shifts that carry an existing roster on through the horizon at its usual strength.
+
+    The initial stagger keeps about `usual` readers on at a time, handing over a few an hour.
+    Hour by hour, from `_EARLIEST_START_HOURS` on (so a practice whose roster ran out long
+    ago has readers already working at `now`, as when it was first seeded), readers start
+    8-12 h shifts while fewer than `usual` are on, at most a few starting each hour. First
+    to start is the reader who lets the most facilities be read in hours nobody covers yet
+    (fewer extra shifts to close gaps afterwards), then the one off longest; nobody starts
+    within `_REST_HOURS` of another shift.
+    """
+    readers = len(practice.unrestricted)
+    facilities = range(len(practice.facility_state))
+    privileged = np.array([practice.privileged(f) for f in facilities], bool).reshape(-1, readers)
+    span = HORIZON_HOURS - _EARLIEST_START_HOURS
+    usual = int(np.ceil(readers * np.mean(_SHIFT_HOURS) / span))
+    per_hour = int(np.ceil(readers / span)) + 1
+    rest = timedelta(hours=_REST_HOURS)
+    base = practice.now.replace(minute=0, second=0, microsecond=0)
+    for offset in range(_EARLIEST_START_HOURS, HORIZON_HOURS):
+        start = base + timedelta(hours=offset)
+        for _ in range(per_hour):
+            if practice.heads(start, start + timedelta(hours=1)) >= usual:
+                break
+            end = start + timedelta(hours=int(rng.integers(_SHIFT_HOURS[0], _SHIFT_HOURS[1] + 1)))
+            rested = [
+                int(r)
+                for r in rng.permutation(np.flatnonzero(available))
+                if practice.free(int(r), start - rest, end + rest)
+            ]
+            if not rested:
+                break
+            hours = practice.spanned(start, end)
+            uncovered = (privileged.astype(np.int64) @ practice.on_shift[:, hours]) == 0  # f x h
+            closes = privileged[:, rested].T.astype(np.int64) @ uncovered.astype(np.int64)
+            gaps_closed = closes.sum(axis=1) if hours else np.zeros(len(rested), dtype=np.int64)
+            never = start - timedelta(days=365)
+            best = min(
+                range(len(rested)),
+                key=lambda i: (-gaps_closed[i], practice.last_end(rested[i]) or never),
+            )  # the first of equals wins, and `rested` is shuffled
+            practice.add_shift(rested[best], start, end)
+
+
+def _close_gaps(rng: np.random.Generator, practice: _Practice, *, grant: bool = True) -> None:
     """Make every hour staffed and every facility readable at every hour of the horizon.
 
     A random roster leaves some small state uncovered at 04:00. A coverage manager would fix
     that by privileging a reader already on (cheapest), licensing one (slower in real life)
-    or adding a shift; we do the same, in that order, and check again.
+    or adding a shift; we do the same, in that order, and check again. Without `grant` (a
+    practice already in the database, whose privileges are not ours to change) only shifts
+    are added, for readers who already hold what the facility needs.
     """
-    if not practice.unrestricted.any():
+    if grant and not practice.unrestricted.any():
         practice.unrestricted[0] = True  # somebody must read whatever a facility sends
-    enough = min(MIN_ON_SHIFT, int(practice.unrestricted.sum()))
-    for h in range(HORIZON_HOURS):
-        while int((practice.on_shift[:, h] & practice.unrestricted).sum()) < enough:
-            _add_cover_shift(rng, practice, h)
+    for h in practice.understaffed():
+        while int((practice.on_shift[:, h] & practice.unrestricted).sum()) < practice.enough():
+            _add_cover_shift(rng, practice, h, practice.unrestricted)
     for f in range(len(practice.facility_state)):
         for h in range(HORIZON_HOURS):
-            if not practice.eligible(f, h).any():
+            if practice.eligible(f, h).any():
+                continue
+            if grant:
                 _cover(practice, f, h)
+            elif practice.privileged(f).any():
+                _add_cover_shift(rng, practice, h, practice.privileged(f))
+            else:
+                state = practice.states[practice.facility_state[f]]
+                logger.warning("demo: nobody may read for facility #%d (%s) any more", f, state)
+                break
 
 
 def _cover(practice: _Practice, f: int, h: int) -> None:
@@ -419,12 +617,29 @@ def _least_loaded(held: BoolArray, candidates: BoolArray) -> int:
     return int(np.argmin(counts))
 
 
-def _add_cover_shift(rng: np.random.Generator, practice: _Practice, h: int) -> None:
-    """An extra 10 h shift through hour h, for an unrestricted reader who is off at that hour."""
-    off = np.flatnonzero(practice.unrestricted & ~practice.on_shift[:, h])
-    reader = int(rng.choice(off))
+def _add_cover_shift(
+    rng: np.random.Generator, practice: _Practice, h: int, candidates: BoolArray
+) -> None:
+    """An extra shift through hour h for a candidate who is off then, rested if possible.
+
+    If every candidate works near hour h, the shift fills the time between their shifts
+    (the reader stays on longer) rather than overlapping one.
+    """
     start = practice.hour(h)[0].replace(minute=0, second=0, microsecond=0)
-    practice.add_shift(reader, start, start + timedelta(hours=10))
+    end = start + timedelta(hours=_COVER_HOURS)
+    rest = timedelta(hours=_REST_HOURS)
+    off = np.flatnonzero(candidates & ~practice.on_shift[:, h])
+    rested = [int(r) for r in off if practice.free(int(r), start - rest, end + rest)]
+    free = [int(r) for r in off if practice.free(int(r), start, end)]
+    pool = rested or free or [int(r) for r in off]
+    reader = pool[int(rng.integers(len(pool)))]
+    hour_start, hour_end = practice.hour(h)
+    for _, other_start, other_end in practice.shifts_of(reader):
+        if other_end <= hour_start:
+            start = max(start, other_end)
+        elif other_start >= hour_end:
+            end = min(end, other_start)
+    practice.add_shift(reader, start, end)
 
 
 # --- writing through the services -----------------------------------------------------------
@@ -443,6 +658,10 @@ def _write(roster: RosterService, practice: _Practice, rng: np.random.Generator)
     bodies = _radiologist_bodies(rng, practice, facility_ids)
     for reader_id, body in zip(reader_ids, bodies, strict=True):
         roster.put_radiologist(DEMO_ACTOR, reader_id, body)
+    _write_shifts(roster, practice, reader_ids)
+
+
+def _write_shifts(roster: RosterService, practice: _Practice, reader_ids: list[str]) -> None:
     for index, start, end in sorted(practice.shifts, key=lambda s: (s[1], s[0])):
         roster.add_shift(DEMO_ACTOR, reader_ids[index], ShiftIn(start=start, end=end))
 
@@ -558,11 +777,123 @@ def facility_size(name: str | None) -> float:
     return 1.0
 
 
+@dataclass(frozen=True)
+class ReadingStep:
+    started: int
+    completed: int
+
+
+class DemoReaders:
+    """The practice's radiologists at work: each reads their worklist top down, one at a time.
+
+    A step finishes every read whose time is up (`expected_minutes / speed` after it started,
+    on the assignment service's clock), whether or not the reader's shift has ended since,
+    as a radiologist finishes the study they opened; then every reader on shift, available
+    and reading nothing starts the first study of their worklist. Everything goes through
+    AssignmentService.start/complete, as a PACS integration would, so the audit trail,
+    re-planning and reports see ordinary traffic. Refusals (a re-plan moved the study a
+    moment ago: 409) are logged and retried on the next step.
+    """
+
+    def __init__(self, assignments: AssignmentService) -> None:
+        self.assignments = assignments
+
+    def step(self) -> ReadingStep:
+        """Finish due reads and start idle readers' next studies; never raises."""
+        try:
+            now = self.assignments.clock.now()
+            reading, on_shift, with_work = self._state(now)
+        except Exception:
+            logger.exception("demo readers: could not load the reading state")
+            return ReadingStep(started=0, completed=0)
+        completed = 0
+        busy: set[str] = set()
+        for study_id, reader, finish in reading:
+            if finish > now or not self._complete(study_id, reader):
+                busy.add(reader)
+            else:
+                completed += 1
+        started = 0
+        for reader in sorted((on_shift & with_work) - busy):
+            started += self._start_next(reader, now)
+        return ReadingStep(started=started, completed=completed)
+
+    def _state(self, now: datetime) -> tuple[list[tuple[str, str, datetime]], set[str], set[str]]:
+        """Reads in progress with their finish, readers on shift now, readers with queued work."""
+        with read_transaction(self.assignments.engine) as connection:
+            rows = connection.execute(
+                select(
+                    STUDY.c.id,
+                    STUDY.c.assigned_to,
+                    STUDY.c.started_at,
+                    STUDY.c.expected_minutes,
+                    RADIOLOGIST.c.speed,
+                )
+                .join_from(STUDY, RADIOLOGIST, STUDY.c.assigned_to == RADIOLOGIST.c.id)
+                .where(STUDY.c.status == StudyStatus.READING.value)
+                .order_by(STUDY.c.started_at)
+            ).all()
+            on_shift = connection.execute(
+                select(SHIFT.c.radiologist_id)
+                .distinct()
+                .join_from(SHIFT, RADIOLOGIST, SHIFT.c.radiologist_id == RADIOLOGIST.c.id)
+                .where(SHIFT.c.start <= now, SHIFT.c.end > now, RADIOLOGIST.c.available)
+            ).scalars()
+            with_work = connection.execute(
+                select(STUDY.c.assigned_to)
+                .distinct()
+                .where(
+                    STUDY.c.status.in_([s.value for s in UNSTARTED]),
+                    STUDY.c.assigned_to.is_not(None),
+                )
+            ).scalars()
+            on, queued = set(on_shift), set(with_work)
+        reading = [
+            (
+                row.id,
+                row.assigned_to,
+                (row.started_at or now) + timedelta(minutes=row.expected_minutes / row.speed),
+            )
+            for row in rows
+        ]
+        return reading, on, queued
+
+    def _complete(self, study_id: str, reader: str) -> bool:
+        try:
+            self.assignments.complete(DEMO_ACTOR, study_id, reader, report="prelim")
+        except ServiceError as error:
+            logger.info("demo readers: %s could not report %s: %s", reader, study_id, error.detail)
+            return False
+        except Exception:
+            logger.exception("demo readers: %s reporting %s failed", reader, study_id)
+            return False
+        return True
+
+    def _start_next(self, reader: str, now: datetime) -> int:
+        """Start the top of the reader's worklist; 1 if one was started."""
+        try:
+            items = worklist(self.assignments.engine, reader, now).items
+            first = next((i for i in items if i.status is not StudyStatus.READING), None)
+            if first is None:
+                return 0
+            self.assignments.start(DEMO_ACTOR, first.study, reader)
+        except ServiceError as error:
+            logger.info("demo readers: %s could not start: %s", reader, error.detail)
+            return 0
+        except Exception:
+            logger.exception("demo readers: %s could not start their next study", reader)
+            return 0
+        return 1
+
+
 class DemoFeed:
     """Posts synthetic studies as a hospital's worklist would, at a Poisson rate.
 
     Accessions carry a per-run tag (random unless given) so a restarted server never re-posts
     an accession an earlier run used with different content, which the service refuses (409).
+    With `readers` (the default) each tick also lets the radiologists on shift read
+    (`DemoReaders`), so queues drain as well as fill. The default rate keeps a demo practice
+    busy but bounded: about 13 readers on at a time read some 65 studies an hour.
     """
 
     def __init__(
@@ -570,8 +901,9 @@ class DemoFeed:
         assignments: AssignmentService,
         *,
         seed: int = 7,
-        studies_per_hour: float = 240.0,
+        studies_per_hour: float = DEMO_STUDIES_PER_HOUR,
         run_tag: str | None = None,
+        readers: bool = True,
     ) -> None:
         if studies_per_hour < 0:
             raise ValueError("studies_per_hour must not be negative")
@@ -579,11 +911,17 @@ class DemoFeed:
         self.studies_per_hour = studies_per_hour
         self.rng = np.random.default_rng(seed)
         self.run_tag = run_tag or secrets.token_hex(3)
+        self.readers = DemoReaders(assignments) if readers else None
         self._counter = 0
         self._recent: deque[tuple[str, str]] = deque(maxlen=_RECENT_PATIENTS)
 
     def tick(self, seconds: float) -> int:
-        """Post the studies of `seconds` of arrivals; never raises (it runs in the background)."""
+        """Let readers read, then post `seconds` of arrivals; returns the studies posted.
+
+        Never raises: it runs in the background.
+        """
+        if self.readers is not None:
+            self.readers.step()
         try:
             bodies = self.studies_for(seconds)
         except Exception:

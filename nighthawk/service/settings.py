@@ -22,4 +22,4 @@ class ServiceSettings(BaseSettings):
     replan_time_limit: float = Field(default=1.0, gt=0, le=60)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     demo: bool = False
-    demo_studies_per_hour: float = Field(default=240.0, ge=0, le=100_000)
+    demo_studies_per_hour: float = Field(default=45.0, ge=0, le=100_000)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import statistics
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,13 +14,24 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from models.api import StudyIn
-from models.tables import FACILITY, RADIOLOGIST, SHIFT, STUDY
+from models.api import FacilityIn, RadiologistIn, StudyIn
+from models.domain import License
+from models.tables import AUDIT, FACILITY, RADIOLOGIST, SHIFT, STUDY, Role
 from nighthawk.clock import state_time_zone
 from nighthawk.service.assignment import AssignmentService
+from nighthawk.service.auth import Principal
 from nighthawk.service.clock import ManualClock
 from nighthawk.service.db import make_engine, migrate, read_transaction
-from nighthawk.service.demo import DemoFeed, DemoPractice, facility_size, seed_demo_practice
+from nighthawk.service.demo import (
+    DEMO_STUDIES_PER_HOUR,
+    DemoFeed,
+    DemoPractice,
+    DemoReaders,
+    ReadingStep,
+    ensure_demo_shifts,
+    facility_size,
+    seed_demo_practice,
+)
 from nighthawk.service.errors import Conflict
 from nighthawk.service.roster import RosterService
 
@@ -155,17 +168,18 @@ def test_the_same_seed_gives_the_same_practice(
     assert different[0] != original[0] and different[1] != original[1]
 
 
-def test_every_facility_has_an_eligible_reader_every_hour_of_the_day(
-    seeded: tuple[AssignmentService, RosterService, DemoPractice],
-) -> None:
-    """Licensed in the state, credentialed at the facility, available and on shift all hour."""
-    engine = seeded[0].engine
+def coverage_gaps(engine: Engine, now: datetime) -> list[tuple[str, datetime]]:
+    """(facility, hour) of the next 24 h without an eligible reader on shift all hour.
+
+    Eligible: licensed in the state, credentialed at the facility, available and reading every
+    modality. Also asserts that at least 3 readers are on at every hour.
+    """
     facilities = table(engine, FACILITY, FACILITY.c.id)
     readers = {r.id: r for r in table(engine, RADIOLOGIST, RADIOLOGIST.c.id)}
     shifts = table(engine, SHIFT, SHIFT.c.start)
     gaps = []
     for hour in range(24):
-        start = NOW + timedelta(hours=hour)
+        start = now + timedelta(hours=hour)
         end = start + timedelta(hours=1)
         on = {s.radiologist_id for s in shifts if s.start <= start and s.end >= end}
         assert len(on) >= 3, f"only {len(on)} readers on at {start}"
@@ -186,7 +200,13 @@ def test_every_facility_has_an_eligible_reader_every_hour_of_the_day(
             ]
             if not eligible:
                 gaps.append((facility.id, start))
-    assert gaps == []
+    return gaps
+
+
+def test_every_facility_has_an_eligible_reader_every_hour_of_the_day(
+    seeded: tuple[AssignmentService, RosterService, DemoPractice],
+) -> None:
+    assert coverage_gaps(seeded[0].engine, NOW) == []
 
 
 def test_shifts_are_staggered_eight_to_twelve_hours(
@@ -208,7 +228,7 @@ def test_a_ten_minute_tick_posts_studies_that_get_assigned(
     seeded: tuple[AssignmentService, RosterService, DemoPractice],
 ) -> None:
     assignments = seeded[0]
-    feed = DemoFeed(assignments, seed=11, studies_per_hour=240.0, run_tag="tick")
+    feed = DemoFeed(assignments, seed=11, studies_per_hour=240.0, run_tag="tick", readers=False)
     posted = feed.tick(600)
     with read_transaction(assignments.engine) as connection:
         rows = connection.execute(
@@ -245,7 +265,7 @@ def test_a_restarted_feed_does_not_reuse_accessions(
 def day_of_studies(
     seeded: tuple[AssignmentService, RosterService, DemoPractice],
 ) -> list[StudyIn]:
-    return DemoFeed(seeded[0], seed=5, run_tag="mix").studies_for(10 * 3600)
+    return DemoFeed(seeded[0], seed=5, studies_per_hour=240.0, run_tag="mix").studies_for(10 * 3600)
 
 
 def test_feed_mix_is_realistic(day_of_studies: list[StudyIn]) -> None:
@@ -314,3 +334,156 @@ def test_tick_logs_refusals_and_carries_on(
 def test_an_empty_practice_gets_no_studies(tmp_path: Path) -> None:
     assignments, _ = services(tmp_path / "empty.db")
     assert DemoFeed(assignments).tick(3600) == 0
+
+
+def test_the_default_rate_keeps_a_demo_practice_busy_but_bounded(tmp_path: Path) -> None:
+    """About 13 readers on, ~12 min a study at speed ~1.05: some 65 studies an hour of capacity."""
+    assignments, _ = services(tmp_path / "rate.db")
+    assert DemoFeed(assignments).studies_per_hour == DEMO_STUDIES_PER_HOUR
+    assert 30 <= DEMO_STUDIES_PER_HOUR <= 55
+
+
+# --- readers at work ------------------------------------------------------------------------
+
+TICKS, TICK_MINUTES = 30, 2
+
+
+@dataclass
+class Lived:
+    assignments: AssignmentService
+    roster: RosterService
+    clock: ManualClock
+    reading: list[Counter[str]]  # who was reading how many studies after each tick
+
+
+@pytest.fixture(scope="module")
+def lived(tmp_path_factory: pytest.TempPathFactory) -> Lived:
+    """The default demo for an hour of simulated time: the feed and the readers on its tick."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('lived') / 'd.db'}")
+    migrate(engine)
+    clock = ManualClock(NOW)
+    assignments = AssignmentService(engine, clock)
+    roster = RosterService(assignments)
+    seed_demo_practice(roster, now=NOW, seed=7)
+    feed = DemoFeed(assignments, seed=2, run_tag="lived")
+    reading = []
+    for _ in range(TICKS):
+        clock.advance(minutes=TICK_MINUTES)
+        feed.tick(TICK_MINUTES * 60)
+        with read_transaction(engine) as connection:
+            readers = connection.execute(
+                select(STUDY.c.assigned_to).where(STUDY.c.status == "reading")
+            ).scalars()
+            reading.append(Counter(readers))
+    return Lived(assignments, roster, clock, reading)
+
+
+def audit_of(engine: Engine, action: str) -> list[Any]:
+    with read_transaction(engine) as connection:
+        return list(
+            connection.execute(
+                select(AUDIT).where(AUDIT.c.action == action).order_by(AUDIT.c.seq)
+            ).all()
+        )
+
+
+def test_readers_report_studies_as_simulated_time_passes(lived: Lived) -> None:
+    engine = lived.assignments.engine
+    speed = {r.id: r.speed for r in table(engine, RADIOLOGIST, RADIOLOGIST.c.id)}
+    studies = table(engine, STUDY, STUDY.c.seq)
+    reported = [s for s in studies if s.status == "reported"]
+    assert len(reported) >= 10
+    assert any(s.status == "reading" for s in studies)
+    assert all(s.report == "prelim" and s.reported_at is not None for s in reported)
+    for study in reported:  # nobody reports before the study's reading time is up
+        minutes = study.expected_minutes / speed[study.assigned_to]
+        assert study.reported_at >= study.started_at + timedelta(minutes=minutes)
+        assert study.reported_at <= study.started_at + timedelta(minutes=minutes + TICK_MINUTES)
+
+
+def test_only_the_assignee_reads_and_only_while_on_shift(lived: Lived) -> None:
+    engine = lived.assignments.engine
+    assigned_to = {s.id: s.assigned_to for s in table(engine, STUDY, STUDY.c.seq)}
+    shifts = table(engine, SHIFT, SHIFT.c.start)
+    started = audit_of(engine, "study.started")
+    assert started
+    for entry in started:
+        reader = entry.after["radiologist"]
+        assert reader == assigned_to[entry.study_id] and entry.actor == "demo"
+        assert any(s.radiologist_id == reader and s.start <= entry.at < s.end for s in shifts), (
+            f"{reader} started {entry.study_id} off shift"
+        )
+    for entry in audit_of(engine, "study.reported"):
+        assert entry.after["radiologist"] == assigned_to[entry.study_id]
+
+
+def test_every_reader_reads_one_study_at_a_time(lived: Lived) -> None:
+    assert all(max(tick.values(), default=0) <= 1 for tick in lived.reading)
+    assert max(sum(tick.values()) for tick in lived.reading) >= 5, "most readers on should read"
+    studies = table(lived.assignments.engine, STUDY, STUDY.c.started_at)
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    for study in studies:
+        if study.started_at is not None:
+            end = study.reported_at or lived.clock.now()
+            spans.setdefault(study.assigned_to, []).append((study.started_at, end))
+    for reader, reads in spans.items():
+        for (_, finished), (next_start, _) in itertools.pairwise(sorted(reads)):
+            assert finished <= next_start, f"{reader} read two studies at once"
+
+
+def test_readers_step_is_quiet_when_nobody_is_on(tmp_path: Path) -> None:
+    assignments, _ = services(tmp_path / "empty.db")
+    assert DemoReaders(assignments).step() == ReadingStep(started=0, completed=0)
+
+
+# --- the next day ---------------------------------------------------------------------------
+
+
+def test_restarting_the_next_day_rosters_the_next_24_hours(lived: Lived) -> None:
+    """`make run` the next day: the seeded day is over, so the demo adds tomorrow's shifts."""
+    engine, roster = lived.assignments.engine, lived.roster
+    later = lived.clock.advance(hours=30)
+    before = table(engine, SHIFT, SHIFT.c.id)
+    assert coverage_gaps_or_none(engine, later) is None, "the seeded day should have run out"
+    practice = seed_demo_practice(roster, now=later, seed=7)
+    shifts = table(engine, SHIFT, SHIFT.c.id)
+    assert practice.shifts == len(shifts) > len(before)
+    assert (practice.facilities, practice.radiologists) == (120, 40)
+    assert coverage_gaps(engine, later) == []
+    new = [s for s in shifts if s.id not in {b.id for b in before}]
+    assert all(8 <= (s.end - s.start) / timedelta(hours=1) <= 12 for s in new)
+    assert max(Counter(s.start for s in new).values()) <= 4, "staggered, not in waves"
+    for reader in {s.radiologist_id for s in new}:  # a rota: no reader works two shifts at once
+        own = sorted((s.start, s.end) for s in shifts if s.radiologist_id == reader)
+        assert all(end <= start for (_, end), (start, _) in itertools.pairwise(own))
+
+
+def test_a_second_restart_the_same_day_adds_nothing(lived: Lived) -> None:
+    engine, roster = lived.assignments.engine, lived.roster
+    now = lived.clock.now()
+    ensure_demo_shifts(roster, now=now, seed=7)  # a no-op if the previous test already ran
+    before = roster_data(engine)
+    assert ensure_demo_shifts(roster, now=now, seed=7) == 0
+    assert ensure_demo_shifts(roster, now=now + timedelta(hours=3), seed=7) == 0
+    seed_demo_practice(roster, now=now + timedelta(hours=1), seed=7)
+    assert roster_data(engine) == before
+
+
+def test_a_practice_the_demo_did_not_seed_gets_no_shifts(tmp_path: Path) -> None:
+    assignments, roster = services(tmp_path / "theirs.db")
+    ops = Principal("ops", Role.ADMIN)
+    roster.put_facility(
+        ops, "f1", FacilityIn(name="Mercy", state="OH", timezone="America/New_York")
+    )
+    roster.put_radiologist(ops, "r1", RadiologistIn(name="Dr. A", licenses=[License(state="OH")]))
+    assert ensure_demo_shifts(roster, now=NOW) == 0
+    assert seed_demo_practice(roster, now=NOW).shifts == 0
+    assert count(assignments.engine, SHIFT) == 0
+
+
+def coverage_gaps_or_none(engine: Engine, now: datetime) -> list[tuple[str, datetime]] | None:
+    """coverage_gaps, or None when some hour has fewer than 3 readers on."""
+    try:
+        return coverage_gaps(engine, now)
+    except AssertionError:
+        return None
