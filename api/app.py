@@ -9,15 +9,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from sqlalchemy import select
 
 from api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
 from api.routes import facilities, health, radiologists, reports, shifts, studies
 from api.runtime import Runtime
-from models.tables import Role
+from models.tables import STUDY, Role, StudyStatus
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import TokenVerifier, ensure_token
 from nighthawk.service.clock import Clock, SystemClock
-from nighthawk.service.db import make_engine, migrate
+from nighthawk.service.db import make_engine, migrate, read_transaction
 from nighthawk.service.jobs import Jobs, JobSettings, Lease
 from nighthawk.service.roster import RosterService
 from nighthawk.service.settings import ServiceSettings
@@ -93,7 +94,17 @@ def _start_demo(runtime: Runtime) -> Any:
         practice.radiologists,
     )
     feed = DemoFeed(runtime.assignments, studies_per_hour=runtime.settings.demo_studies_per_hour)
+    if not _has_open_studies(runtime):
+        log.info("demo: posted %d studies from the last hour", feed.warm_up(60.0))
     return feed.tick
+
+
+def _has_open_studies(runtime: Runtime) -> bool:
+    with read_transaction(runtime.engine) as connection:
+        found = connection.execute(
+            select(STUDY.c.seq).where(STUDY.c.status != StudyStatus.REPORTED.value).limit(1)
+        ).first()
+    return found is not None
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

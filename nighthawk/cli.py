@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -229,6 +230,10 @@ def serve(
         )
     elif not settings.admin_token:
         typer.echo("no NIGHTHAWK_ADMIN_TOKEN set; create tokens with `nighthawk token create`")
+    # The engine's own lines (arrivals in the demo, re-plans) beside uvicorn's access log.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    for noisy in ("apscheduler", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

@@ -927,10 +927,36 @@ class DemoFeed:
         except Exception:
             logger.exception("demo feed: could not draw studies")
             return 0
+        return self._post(bodies)
+
+    def warm_up(self, minutes: float = 60.0) -> int:
+        """Post the last `minutes` of arrivals at once, received across that span, so a
+        newcomer sees a working practice straight away rather than one study a minute."""
+        now = self.assignments.clock.now()
+        bodies = self.studies_for(minutes * 60.0)
+        spread = [
+            body.model_copy(
+                update={"received_at": now - timedelta(minutes=minutes * (1 - i / len(bodies)))}
+            )
+            for i, body in enumerate(bodies)
+        ]
+        return self._post(spread)
+
+    def _post(self, bodies: list[StudyIn]) -> int:
         posted = 0
         for body in bodies:
             try:
-                self.assignments.ingest(DEMO_ACTOR, body)
+                study = self.assignments.ingest(DEMO_ACTOR, body).study
+                logger.info(
+                    "%-7s %-3s from %s (%s) -> %s, due %s UTC%s",
+                    study.priority.value,
+                    study.modality.value,
+                    study.facility,
+                    study.state,
+                    study.assigned_to or "nobody",
+                    f"{study.due_at:%a %H:%M}",
+                    f", predicted {study.predicted_finish:%a %H:%M}" if study.predicted_finish else "",
+                )
             except ServiceError as error:
                 logger.warning("demo feed: %s refused: %s", body.accession, error.detail)
                 continue
