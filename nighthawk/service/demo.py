@@ -943,6 +943,7 @@ class DemoFeed:
         return self._post(spread)
 
     def _post(self, bodies: list[StudyIn]) -> int:
+        """Ingest each body, logging where it went; refusals are logged, never raised."""
         posted = 0
         for body in bodies:
             try:
@@ -955,7 +956,7 @@ class DemoFeed:
                     study.state,
                     study.assigned_to or "nobody",
                     f"{study.due_at:%a %H:%M}",
-                    f", predicted {study.predicted_finish:%a %H:%M}" if study.predicted_finish else "",
+                    _predicted(study.predicted_finish),
                 )
             except ServiceError as error:
                 logger.warning("demo feed: %s refused: %s", body.accession, error.detail)
@@ -1037,3 +1038,7 @@ class DemoFeed:
             return None
         index = np.array([_MODALITIES.index(modality)], dtype=np.int64)
         return float(_reading_minutes(self.rng, index)[0])
+
+
+def _predicted(finish: datetime | None) -> str:
+    return f", predicted {finish:%a %H:%M}" if finish is not None else ""
