@@ -16,6 +16,8 @@ import hashlib
 import json
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -241,20 +243,14 @@ class AssignmentService:
 
     def start(self, principal: Principal, study_id: str, radiologist: str) -> StudyOut:
         now = self.clock.now()
-        with write_transaction(self.engine) as connection, self.cache.lock:
-            row = self._lock_study(connection, principal, study_id)
-            self._require_reader(connection, radiologist)
+        with self._study_change(principal, study_id, radiologist) as (connection, row):
             status = StudyStatus(row.status)
             if status is StudyStatus.READING:
                 who = "you" if row.assigned_to == radiologist else row.assigned_to
                 raise Conflict(f"study {study_id} is already being read by {who}")
             if status is StudyStatus.REPORTED:
                 raise Conflict(f"study {study_id} is already reported")
-            if row.assigned_to != radiologist:
-                raise Conflict(
-                    f"study {study_id} is assigned to {row.assigned_to or 'nobody'}, "
-                    f"not {radiologist}; only the assigned reader may start it"
-                )
+            _require_assignee(row, radiologist, "only the assigned reader may start it")
             epoch = lock_plan(connection)
             values = {"status": StudyStatus.READING.value, "started_at": now, "pinned": True}
             self._update_study(connection, row, values)
@@ -268,22 +264,15 @@ class AssignmentService:
                 after={"status": "reading", "radiologist": radiologist},
             )
             self._after_workflow_change(connection, epoch, now, row, radiologist, "start")
-        self.changed.set()
         return self.get(principal, study_id)
 
     def complete(
         self, principal: Principal, study_id: str, radiologist: str, report: str
     ) -> StudyOut:
         now = self.clock.now()
-        with write_transaction(self.engine) as connection, self.cache.lock:
-            row = self._lock_study(connection, principal, study_id)
-            self._require_reader(connection, radiologist)
+        with self._study_change(principal, study_id, radiologist) as (connection, row):
             status = StudyStatus(row.status)
-            if row.assigned_to != radiologist:
-                raise Conflict(
-                    f"study {study_id} is assigned to {row.assigned_to or 'nobody'}, "
-                    f"not {radiologist}"
-                )
+            _require_assignee(row, radiologist, "only its reader may report it")
             if status is StudyStatus.REPORTED and (row.report == "final" or report == "prelim"):
                 raise Conflict(f"study {study_id} already has a {row.report} report")
             if status not in (StudyStatus.READING, StudyStatus.REPORTED, *UNSTARTED):
@@ -305,24 +294,17 @@ class AssignmentService:
                 after={"status": "reported", "report": report, "radiologist": radiologist},
             )
             self._after_workflow_change(connection, epoch, now, row, radiologist, "complete")
-        self.changed.set()
         return self.get(principal, study_id)
 
     def release(
         self, principal: Principal, study_id: str, radiologist: str, reason: str
     ) -> StudyOut:
         now = self.clock.now()
-        with write_transaction(self.engine) as connection, self.cache.lock:
-            row = self._lock_study(connection, principal, study_id)
-            self._require_reader(connection, radiologist)
+        with self._study_change(principal, study_id, radiologist) as (connection, row):
             status = StudyStatus(row.status)
             if status is StudyStatus.REPORTED:
                 raise Conflict(f"study {study_id} is already reported")
-            if row.assigned_to != radiologist:
-                raise Conflict(
-                    f"study {study_id} is assigned to {row.assigned_to or 'nobody'}, "
-                    f"not {radiologist}; only its reader may hand it back"
-                )
+            _require_assignee(row, radiologist, "only its reader may hand it back")
             epoch = lock_plan(connection)
             live = self._live(connection, epoch, now)
             try:
@@ -355,7 +337,6 @@ class AssignmentService:
             except BaseException:
                 self.cache.invalidate()
                 raise
-        self.changed.set()
         return self.get(principal, study_id)
 
     def assign(
@@ -363,9 +344,7 @@ class AssignmentService:
     ) -> StudyOut:
         """Manual override: the named reader gets the study, pinned there, if eligible."""
         now = self.clock.now()
-        with write_transaction(self.engine) as connection, self.cache.lock:
-            row = self._lock_study(connection, principal, study_id)
-            self._require_reader(connection, radiologist)
+        with self._study_change(principal, study_id, radiologist) as (connection, row):
             if StudyStatus(row.status) not in UNSTARTED:
                 raise Conflict(f"study {study_id} is {row.status}; only unstarted work can move")
             epoch = lock_plan(connection)
@@ -395,7 +374,6 @@ class AssignmentService:
             except BaseException:
                 self.cache.invalidate()
                 raise
-        self.changed.set()
         return self.get(principal, study_id)
 
     def _after_workflow_change(
@@ -423,6 +401,17 @@ class AssignmentService:
         except BaseException:
             self.cache.invalidate()
             raise
+
+    @contextmanager
+    def _study_change(
+        self, principal: Principal, study_id: str, radiologist: str
+    ) -> Iterator[tuple[Connection, Any]]:
+        """A write transaction holding one study's row, for a named (and known) reader."""
+        with write_transaction(self.engine) as connection, self.cache.lock:
+            row = self._lock_study(connection, principal, study_id)
+            self._require_reader(connection, radiologist)
+            yield connection, row
+        self.changed.set()
 
     def _live(self, connection: Connection, epoch: int, now: datetime) -> Live:
         return self.cache.get(connection, epoch, now)
@@ -552,6 +541,14 @@ class AssignmentService:
         if row is None or not principal.sees_facility(row.facility):
             raise NotFound(f"study {study_id} not found")
         return study_out(row)
+
+
+def _require_assignee(row: Any, radiologist: str, rule: str) -> None:
+    if row.assigned_to != radiologist:
+        raise Conflict(
+            f"study {row.id} is assigned to {row.assigned_to or 'nobody'}, "
+            f"not {radiologist}; {rule}"
+        )
 
 
 def _must_move(
