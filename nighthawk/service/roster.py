@@ -103,6 +103,7 @@ class RosterService:
         }
         with write_transaction(self.engine) as connection, self.assignments.cache.lock:
             epoch = lock_plan(connection)
+            _require_known_facilities(connection, [c.facility for c in body.credentials])
             before = _radiologist(connection, radiologist_id)
             if before is None:
                 connection.execute(
@@ -252,6 +253,18 @@ class RosterService:
             after=_jsonable(after),
             reason=reason,
         )
+
+
+def _require_known_facilities(connection: Connection, facilities: list[str]) -> None:
+    """A credential names a contracted facility; a typo would silently credential nothing."""
+    known = set(
+        connection.execute(select(FACILITY.c.id).where(FACILITY.c.id.in_(set(facilities))))
+        .scalars()
+        .all()
+    )
+    for index, facility in enumerate(facilities):
+        if facility not in known:
+            raise Unprocessable(f"credentials[{index}].facility", f"unknown facility {facility!r}")
 
 
 def _facility(connection: Connection, facility_id: str) -> Any:

@@ -155,3 +155,10 @@ def test_shift_that_ends_before_it_starts_is_422(practice: Api) -> None:
     assert problem["detail"].startswith("end:")
     body = {"start": "2026-12-01T08:00:00Z", "end": "2026-12-01T09:00:00Z"}
     assert practice.call("POST", "/v1/radiologists/nobody/shifts", body, 404)
+
+
+def test_credential_at_an_unknown_facility_is_422(practice: Api) -> None:
+    body = {"name": "Dr 9", "licenses": ["WY"], "credentials": ["fac-1", "fac-typo"]}
+    problem = practice.call("PUT", "/v1/radiologists/rad-9", body, 422)
+    assert problem["detail"] == "credentials[1].facility: unknown facility 'fac-typo'"
+    assert practice.call("GET", "/v1/radiologists/rad-9", status=404)
