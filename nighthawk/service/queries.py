@@ -106,22 +106,29 @@ def study_with_why(engine: Engine, principal: Principal, study_id: str, now: dat
 
 
 def explain(view: PracticeView, study_id: str) -> Explanation | None:
-    """The engine's why for one study, against the plan as it stands now."""
-    snapshot = view.snapshot()
-    problem = build_problem(snapshot)
+    """The engine's why for one study, against the plan as it stands now.
+
+    Only the queues of readers who could take this study matter to its alternatives, so the
+    problem is built from those (a one-study probe finds them) rather than the whole practice.
+    """
+    item = view.studies.get(study_id)
+    if item is None or item.status is StudyStatus.READING:
+        return None
+    reader_id = item.study.assigned_to
+    board = [r.id for r in view.on_board]
+    if reader_id not in board:
+        return None
+    probe = build_problem(view.snapshot(studies=[item.study]))
+    eligible = Eligibility(probe).matrix[0]
+    relevant = {r for r, ok in zip(probe.readers.ids, eligible, strict=True) if ok} | {reader_id}
+    current = {r: q for r, q in view.queues().items() if r in relevant}
+    studies = [view.studies[s].study for queue in current.values() for s in queue]
+    problem = build_problem(view.snapshot(studies=studies))
     context = ScoringContext(problem, Eligibility(problem))
     index = {s: i for i, s in enumerate(problem.studies.ids)}
-    readers = {r: i for i, r in enumerate(problem.readers.ids)}
-    queues = [
-        [index[s] for s in view.queues().get(r, []) if s in index] for r in problem.readers.ids
-    ]
-    if study_id not in index:
-        return None
+    queues = [[index[s] for s in current.get(r, [])] for r in problem.readers.ids]
+    reader = problem.readers.ids.index(reader_id)
     study = index[study_id]
-    reader_id = view.studies[study_id].study.assigned_to
-    if reader_id not in readers:
-        return None
-    reader = readers[reader_id]
     timeline = reader_timeline(context, reader, queues[reader])
     position = queues[reader].index(study)
     explainer = Explainer(context, Schedule(queues))
