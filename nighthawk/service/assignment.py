@@ -43,6 +43,8 @@ from nighthawk.service.views import study_out
 
 # A sender's clock may run a little ahead of ours; further than this is an error.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+# Older arrivals are a sender replaying history, not work to assign.
+MAX_BACKDATING = timedelta(days=30)
 _UNSTARTED = [s.value for s in UNSTARTED]
 
 
@@ -73,6 +75,10 @@ class AssignmentService:
         now = self.clock.now()
         if body.received_at is not None and body.received_at > now + MAX_CLOCK_SKEW:
             raise Unprocessable("received_at", "is in the future")
+        if body.received_at is not None and body.received_at < now - MAX_BACKDATING:
+            raise Unprocessable(
+                "received_at", f"more than {MAX_BACKDATING.days} days ago; send current work"
+            )
         digest = content_hash(body)
         try:
             return self._ingest(principal, body, digest, now)
@@ -91,6 +97,9 @@ class AssignmentService:
             if existing is not None:
                 return self._replay(existing, digest)
             live = self.cache.get(connection, epoch, now)
+            if body.facility not in live.view.facilities:
+                # Refused before the live plan is touched, so bad input never costs a rebuild.
+                raise Unprocessable("facility", f"unknown facility {body.facility!r}")
             try:
                 row = self._place_new(connection, live, principal, body, digest, now)
                 self.cache.advance(bump_epoch(connection, epoch))
@@ -122,9 +131,7 @@ class AssignmentService:
         digest: str,
         now: datetime,
     ) -> Any:
-        facility = live.view.facilities.get(body.facility)
-        if facility is None:
-            raise Unprocessable("facility", f"unknown facility {body.facility!r}")
+        facility = live.view.facilities[body.facility]
         received = body.received_at or now
         sla = facility.sla_minutes.minutes(body.priority, DEFAULT_SLA_MINUTES)
         study = SnapshotStudy.model_construct(

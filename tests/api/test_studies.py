@@ -48,6 +48,7 @@ def test_same_accession_different_content_is_a_conflict(practice: Api) -> None:
         ({"expected_minutes": 1e300}, "expected_minutes"),
         ({"received_at": "2026-12-01T06:00:00"}, "received_at"),
         ({"received_at": "2030-01-01T00:00:00Z"}, "received_at"),
+        ({"received_at": "2000-01-01T00:00:00Z"}, "received_at"),
         ({"subspecialty_required": True}, "subspecialty"),
         ({"patient_name": "Jane Doe"}, "patient_name"),
     ],
