@@ -68,6 +68,13 @@ async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's "error parsing the body" (bytes that are not UTF-8, say) is bad input.
+        return problem(
+            422,
+            "body: is not valid UTF-8 JSON",
+            errors=[FieldError(field="body", message="is not valid UTF-8 JSON")],
+        )
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     return problem(exc.status_code, detail)
 

@@ -9,6 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import us
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
+# Times and dates the practice can mean: anything else is refused at the door.
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+_TIME_RANGE_MESSAGE = f"time outside {MIN_YEAR}-{MAX_YEAR}"
+
 
 def parse_utc_time(value: object) -> datetime:
     """Parse an ISO-8601 time with an offset ('Z' or '+hh:mm') into an aware UTC datetime."""
@@ -24,7 +29,14 @@ def parse_utc_time(value: object) -> datetime:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         # A time without an offset is ambiguous across facility time zones; refuse to guess.
         raise ValueError("time has no UTC offset (write it as 2026-12-05T07:30:00Z)")
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(_TIME_RANGE_MESSAGE) from None
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        # Far-off years are typos or probes, and they overflow date arithmetic downstream.
+        raise ValueError(_TIME_RANGE_MESSAGE)
+    return utc
 
 
 def format_utc_time(value: datetime) -> str:
@@ -39,15 +51,19 @@ def format_utc_time(value: datetime) -> str:
 
 def parse_date(value: object) -> date:
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            parsed = date.fromisoformat(value.strip())
         except ValueError:
             raise ValueError("not an ISO-8601 date (YYYY-MM-DD)") from None
-    raise ValueError("not an ISO-8601 date (YYYY-MM-DD)")
+    else:
+        raise ValueError("not an ISO-8601 date (YYYY-MM-DD)")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"date outside {MIN_YEAR}-{MAX_YEAR}")
+    return parsed
 
 
 def _state_code(value: object) -> str:

@@ -82,7 +82,7 @@ def list_studies(
 
 
 def _cursor(cursor: str) -> int:
-    if not cursor.isdigit() or len(cursor) > 18:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
         raise Unprocessable("cursor", "not a valid cursor (use next_cursor from the last page)")
     return int(cursor)
 

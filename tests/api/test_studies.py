@@ -134,3 +134,47 @@ def test_list_filters_by_status_and_priority(practice: Api) -> None:
     assert [s["accession"] for s in stat] == ["A1"]
     bad = practice.call("GET", "/v1/studies?status=lost", status=422)
     assert bad["detail"].startswith("status:")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/v1/studies", {"received_at": "0001-01-01T00:00:00+01:00"}, "received_at"),
+        ("POST", "/v1/radiologists/rad-1/shifts", {"end": "9999-12-31T23:59:59-01:00"}, "end"),
+        (
+            "PUT",
+            "/v1/radiologists/rad-1",
+            {"licenses": [{"state": "WY", "expires_on": "9999-12-31"}]},
+            "licenses[0].expires_on",
+        ),
+        ("GET", "/v1/sla?from=9999-12-31T23:00:00Z", None, "from"),
+        ("GET", "/v1/studies?cursor=%C2%B3", None, "cursor"),
+    ],
+)
+def test_edge_values_are_refused_by_field_not_crashing(
+    practice: Api, method: str, path: str, body: dict | None, field: str
+) -> None:
+    """Found by schemathesis: far-off years overflowed date arithmetic; '³' passed isdigit."""
+    defaults = {
+        "/v1/studies": {
+            "facility": "fac-1",
+            "accession": "E1",
+            "modality": "CT",
+            "priority": "STAT",
+        },
+        "/v1/radiologists/rad-1/shifts": {"start": "2026-12-01T00:00:00Z"},
+        "/v1/radiologists/rad-1": {"name": "Dr 1"},
+    }
+    payload = None if body is None else {**defaults[path], **body}
+    problem = practice.call(method, path, payload, 422)
+    assert problem["detail"].startswith(f"{field}:"), problem
+
+
+def test_body_that_is_not_utf8_is_422(practice: Api) -> None:
+    response = practice.client.post(
+        "/v1/studies",
+        content=b"\xff\x80",
+        headers={**practice.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body:")
