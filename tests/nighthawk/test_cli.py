@@ -92,8 +92,12 @@ def bad_study(**changes: Any) -> dict[str, Any]:
         (bad_study(colour="red"), "studies[3].colour: unknown field"),
         (bad_study(expected_minutes=1e300), "studies[3].expected_minutes: must be at most 1440"),
         (
-            snapshot_data(radiologists=[reader(shift_end="9999-12-05T07:00:00Z")]),
+            snapshot_data(radiologists=[reader(shift_end="2027-12-05T07:00:00Z")]),
             "radiologists[0].shift_end: shift longer than 168 hours",
+        ),
+        (
+            snapshot_data(radiologists=[reader(shift_end="9999-12-05T07:00:00Z")]),
+            "radiologists[0].shift_end: time outside 1900-2200",
         ),
         (
             snapshot_data(radiologists=[reader(speed=0.0)]),
