@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, insert, select, update
@@ -169,16 +170,20 @@ class AssignmentService:
             **self._placement_values(live, study, placement, now),
         }
         connection.execute(insert(STUDY).values(**values))
-        audit.record(
-            connection,
-            at=now,
-            actor=principal.name,
-            action="study.received",
-            study_id=study.id,
-            after={"facility": study.facility, "accession": body.accession},
-        )
-        self._audit_placement(connection, now, study.id, None, values, "arrival")
-        return connection.execute(select(STUDY).where(STUDY.c.id == study.id)).one()
+        received_entry = {
+            "at": now,
+            "actor": principal.name,
+            "action": "study.received",
+            "study_id": study.id,
+            "entity": None,
+            "before": None,
+            "after": {"facility": study.facility, "accession": body.accession},
+            "reason": None,
+        }
+        placed_entry = _audit_entry(now, audit.ENGINE_ACTOR, study.id, None, values, "arrival")
+        audit.record_many(connection, [received_entry, placed_entry])
+        # The response is built from what was written: no read-back on the hot path.
+        return SimpleNamespace(**values, started_at=None, reported_at=None, report=None)
 
     def _patient_reader(self, connection: Connection, patient_ref: str | None) -> str | None:
         """The reader already holding this patient's unread studies, if any."""
@@ -230,21 +235,7 @@ class AssignmentService:
         reason: str,
         actor: str = audit.ENGINE_ACTOR,
     ) -> None:
-        after = {"assigned_to": values["assigned_to"], "status": values["status"]}
-        if values.get("predicted_finish") is not None:
-            after["predicted_finish"] = values["predicted_finish"].isoformat()
-        if values.get("uncovered_reason"):
-            after["uncovered_reason"] = values["uncovered_reason"]
-        audit.record(
-            connection,
-            at=now,
-            actor=actor,
-            action="study.assigned" if values["assigned_to"] else "study.uncovered",
-            study_id=study_id,
-            before={"assigned_to": before},
-            after=after,
-            reason=reason,
-        )
+        audit.record_many(connection, [_audit_entry(now, actor, study_id, before, values, reason)])
 
     # --- the reading workflow ---------------------------------------------------------------
 
@@ -260,7 +251,7 @@ class AssignmentService:
             _require_assignee(row, radiologist, "only the assigned reader may start it")
             epoch = lock_plan(connection)
             values = {"status": StudyStatus.READING.value, "started_at": now, "pinned": True}
-            self._update_study(connection, row, values)
+            written = self._update_study(connection, row, values)
             audit.record(
                 connection,
                 at=now,
@@ -271,7 +262,7 @@ class AssignmentService:
                 after={"status": "reading", "radiologist": radiologist},
             )
             self._after_workflow_change(connection, epoch, now, row, radiologist, "start")
-        return self.get(principal, study_id)
+        return study_out(written)
 
     def complete(
         self, principal: Principal, study_id: str, radiologist: str, report: str
@@ -290,7 +281,7 @@ class AssignmentService:
                 values["reported_at"] = now  # TAT runs to the first report, prelim or final
             if row.started_at is None:
                 values["started_at"] = now
-            self._update_study(connection, row, values)
+            written = self._update_study(connection, row, values)
             audit.record(
                 connection,
                 at=now,
@@ -301,7 +292,7 @@ class AssignmentService:
                 after={"status": "reported", "report": report, "radiologist": radiologist},
             )
             self._after_workflow_change(connection, epoch, now, row, radiologist, "complete")
-        return self.get(principal, study_id)
+        return study_out(written)
 
     def release(
         self, principal: Principal, study_id: str, radiologist: str, reason: str
@@ -338,13 +329,13 @@ class AssignmentService:
                         "radiologist on shift can take it"
                     )
                 values.update(started_at=None, pinned=False)
-                self._update_study(connection, row, values)
+                written = self._update_study(connection, row, values)
                 self._audit_placement(connection, now, study_id, radiologist, values, reason)
                 self.cache.advance(bump_epoch(connection, epoch))
             except BaseException:
                 self.cache.invalidate()
                 raise
-        return self.get(principal, study_id)
+        return study_out(written)
 
     def assign(
         self, principal: Principal, study_id: str, radiologist: str, reason: str
@@ -373,7 +364,7 @@ class AssignmentService:
                     )
                 values = self._placement_values(live, study, placement, now)
                 values["pinned"] = True
-                self._update_study(connection, row, values)
+                written = self._update_study(connection, row, values)
                 self._audit_placement(
                     connection, now, study_id, row.assigned_to, values, reason, principal.name
                 )
@@ -381,7 +372,7 @@ class AssignmentService:
             except BaseException:
                 self.cache.invalidate()
                 raise
-        return self.get(principal, study_id)
+        return study_out(written)
 
     def _after_workflow_change(
         self,
@@ -448,7 +439,8 @@ class AssignmentService:
         if found is None:
             raise Unprocessable("radiologist", f"unknown radiologist {radiologist!r}")
 
-    def _update_study(self, connection: Connection, row: Any, values: dict[str, Any]) -> None:
+    def _update_study(self, connection: Connection, row: Any, values: dict[str, Any]) -> Any:
+        """Write `values` if the row is unchanged since read; returns the row as written."""
         result = connection.execute(
             update(STUDY)
             .where(STUDY.c.id == row.id, STUDY.c.version == row.version)
@@ -456,6 +448,7 @@ class AssignmentService:
         )
         if result.rowcount != 1:
             raise Conflict(f"study {row.id} changed meanwhile; retry")
+        return SimpleNamespace(**{**row._mapping, **values, "version": row.version + 1})
 
     # --- many studies at once (plan lock held, rows skipped if locked) ----------------------
 
@@ -609,6 +602,8 @@ def _audit_entry(
     reason: str,
 ) -> dict[str, Any]:
     after: dict[str, Any] = {"assigned_to": values["assigned_to"], "status": values["status"]}
+    if values.get("predicted_finish") is not None:
+        after["predicted_finish"] = values["predicted_finish"].isoformat()
     if values.get("uncovered_reason"):
         after["uncovered_reason"] = values["uncovered_reason"]
     return {
