@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from models.api import StudyIn, StudyOut
 from models.priority import DEFAULT_READ_MINUTES, DEFAULT_SLA_MINUTES, Priority
 from models.snapshot import SnapshotStudy
-from models.tables import STUDY, UNSTARTED, StudyStatus
+from models.tables import RADIOLOGIST, STUDY, UNSTARTED, StudyStatus
 from nighthawk.clock import minutes_between
 from nighthawk.fastpath import Placement
 from nighthawk.service import audit
@@ -47,6 +47,29 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 # Older arrivals are a sender replaying history, not work to assign.
 MAX_BACKDATING = timedelta(days=30)
 _UNSTARTED = [s.value for s in UNSTARTED]
+
+# Statements built once (see db.py): parameters are bound at execution.
+_BY_ACCESSION = select(STUDY).where(
+    STUDY.c.facility == bindparam("facility"), STUDY.c.accession == bindparam("accession")
+)
+_INSERT_STUDY = insert(STUDY)
+_PATIENT_READER = (
+    select(STUDY.c.assigned_to)
+    .where(
+        STUDY.c.patient_ref == bindparam("patient_ref"),
+        STUDY.c.assigned_to.is_not(None),
+        STUDY.c.status.in_([*_UNSTARTED, StudyStatus.READING.value]),
+    )
+    .limit(1)
+)
+_STUDY_BY_ID = select(STUDY).where(STUDY.c.id == bindparam("study_id"))
+_LOCK_STUDY = _STUDY_BY_ID.with_for_update(skip_locked=True)
+_STUDY_FACILITY = select(STUDY.c.facility).where(STUDY.c.id == bindparam("study_id"))
+_READER_EXISTS = select(RADIOLOGIST.c.id).where(RADIOLOGIST.c.id == bindparam("radiologist"))
+# SET comes from the parameters' keys; b_ names keep the WHERE values apart from them.
+_UPDATE_STUDY = update(STUDY).where(
+    STUDY.c.id == bindparam("b_id"), STUDY.c.version == bindparam("b_version")
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +143,7 @@ class AssignmentService:
 
     def _by_accession(self, connection: Connection, facility: str, accession: str) -> Any:
         return connection.execute(
-            select(STUDY).where(STUDY.c.facility == facility, STUDY.c.accession == accession)
+            _BY_ACCESSION, {"facility": facility, "accession": accession}
         ).first()
 
     def _place_new(
@@ -169,7 +192,7 @@ class AssignmentService:
             "pinned": False,
             **self._placement_values(live, study, placement, now),
         }
-        connection.execute(insert(STUDY).values(**values))
+        connection.execute(_INSERT_STUDY, values)
         received_entry = {
             "at": now,
             "actor": principal.name,
@@ -189,15 +212,7 @@ class AssignmentService:
         """The reader already holding this patient's unread studies, if any."""
         if patient_ref is None:
             return None
-        return connection.execute(
-            select(STUDY.c.assigned_to)
-            .where(
-                STUDY.c.patient_ref == patient_ref,
-                STUDY.c.assigned_to.is_not(None),
-                STUDY.c.status.in_([*_UNSTARTED, StudyStatus.READING.value]),
-            )
-            .limit(1)
-        ).scalar()
+        return connection.execute(_PATIENT_READER, {"patient_ref": patient_ref}).scalar()
 
     def _placement_values(
         self, live: Live, study: SnapshotStudy, placement: Placement, now: datetime
@@ -415,14 +430,10 @@ class AssignmentService:
         return self.cache.get(connection, epoch, now)
 
     def _lock_study(self, connection: Connection, principal: Principal, study_id: str) -> Any:
-        query = select(STUDY).where(STUDY.c.id == study_id)
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = connection.execute(query).first()
+        query = _LOCK_STUDY if connection.dialect.name == "postgresql" else _STUDY_BY_ID
+        row = connection.execute(query, {"study_id": study_id}).first()
         if row is None:
-            exists = connection.execute(
-                select(STUDY.c.facility).where(STUDY.c.id == study_id)
-            ).first()
+            exists = connection.execute(_STUDY_FACILITY, {"study_id": study_id}).first()
             if exists is None or not principal.sees_facility(exists.facility):
                 raise NotFound(f"study {study_id} not found")
             raise Conflict(f"study {study_id} is being changed by another request; retry")
@@ -431,20 +442,15 @@ class AssignmentService:
         return row
 
     def _require_reader(self, connection: Connection, radiologist: str) -> None:
-        from models.tables import RADIOLOGIST
-
-        found = connection.execute(
-            select(RADIOLOGIST.c.id).where(RADIOLOGIST.c.id == radiologist)
-        ).first()
+        found = connection.execute(_READER_EXISTS, {"radiologist": radiologist}).first()
         if found is None:
             raise Unprocessable("radiologist", f"unknown radiologist {radiologist!r}")
 
     def _update_study(self, connection: Connection, row: Any, values: dict[str, Any]) -> Any:
         """Write `values` if the row is unchanged since read; returns the row as written."""
         result = connection.execute(
-            update(STUDY)
-            .where(STUDY.c.id == row.id, STUDY.c.version == row.version)
-            .values(**values, version=row.version + 1)
+            _UPDATE_STUDY,
+            {**values, "b_id": row.id, "b_version": row.version, "version": row.version + 1},
         )
         if result.rowcount != 1:
             raise Conflict(f"study {row.id} changed meanwhile; retry")

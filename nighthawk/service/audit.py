@@ -26,20 +26,24 @@ def record(
     reason: str | None = None,
 ) -> None:
     connection.execute(
-        insert(AUDIT).values(
-            at=at,
-            actor=actor,
-            action=action,
-            study_id=study_id,
-            entity=entity,
-            before=before,
-            after=after,
-            reason=reason,
-        )
+        _INSERT,
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "study_id": study_id,
+            "entity": entity,
+            "before": before,
+            "after": after,
+            "reason": reason,
+        },
     )
 
 
 def record_many(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Several entries in one round trip (a re-plan may move hundreds of studies)."""
     if rows:
-        connection.execute(insert(AUDIT), rows)
+        connection.execute(_INSERT, rows)
+
+
+_INSERT = insert(AUDIT)

@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy import Engine, bindparam, create_engine, event, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -117,17 +117,22 @@ def lock_plan(connection: Connection) -> int:
 
     Returns the current epoch; `bump_epoch` moves it on so other processes rebuild their caches.
     """
-    query = select(PRACTICE_STATE.c.epoch).where(PRACTICE_STATE.c.id == 1)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = _LOCK_PLAN if connection.dialect.name == "postgresql" else _READ_EPOCH
     return int(connection.execute(query).scalar_one())
 
 
 def bump_epoch(connection: Connection, epoch: int) -> int:
-    connection.execute(
-        update(PRACTICE_STATE).where(PRACTICE_STATE.c.id == 1).values(epoch=epoch + 1)
-    )
+    connection.execute(_BUMP_EPOCH, {"next_epoch": epoch + 1})
     return epoch + 1
+
+
+# Built once: the hot paths run these hundreds of times a second, and building a statement
+# (and its cache key) costs more than executing it on SQLite.
+_READ_EPOCH = select(PRACTICE_STATE.c.epoch).where(PRACTICE_STATE.c.id == 1)
+_LOCK_PLAN = _READ_EPOCH.with_for_update()
+_BUMP_EPOCH = (
+    update(PRACTICE_STATE).where(PRACTICE_STATE.c.id == 1).values(epoch=bindparam("next_epoch"))
+)
 
 
 def migrate(engine: Engine) -> None:
