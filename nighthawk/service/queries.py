@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from models.api import StudyOut, StudyPage, WorklistItem, WorklistOut
 from models.plan import Explanation
@@ -149,25 +149,24 @@ def _prediction(view: PracticeView, study_id: str) -> tuple[datetime, datetime] 
     return None
 
 
+# The worklist is read hundreds of times a second: statements built once, parameters bound.
+_READER = select(RADIOLOGIST).where(RADIOLOGIST.c.id == bindparam("reader"))
+_READER_SHIFTS = select(SHIFT.c.start, SHIFT.c.end).where(
+    SHIFT.c.radiologist_id == bindparam("reader"), SHIFT.c.end > bindparam("now")
+)
+_READER_STUDIES = select(*STUDY_COLUMNS).where(
+    STUDY.c.status.in_([s.value for s in OPEN]), STUDY.c.assigned_to == bindparam("reader")
+)
+
+
 def worklist(engine: Engine, radiologist_id: str, now: datetime) -> WorklistOut:
     """One reader's studies in reading order: three indexed queries, no practice-wide load."""
     with read_transaction(engine) as connection:
-        row = connection.execute(
-            select(RADIOLOGIST).where(RADIOLOGIST.c.id == radiologist_id)
-        ).first()
+        row = connection.execute(_READER, {"reader": radiologist_id}).first()
         if row is None:
             raise NotFound(f"radiologist {radiologist_id} not found")
-        shifts = connection.execute(
-            select(SHIFT.c.start, SHIFT.c.end).where(
-                SHIFT.c.radiologist_id == radiologist_id, SHIFT.c.end > now
-            )
-        ).all()
-        rows = connection.execute(
-            select(*STUDY_COLUMNS).where(
-                STUDY.c.status.in_([s.value for s in OPEN]),
-                STUDY.c.assigned_to == radiologist_id,
-            )
-        ).all()
+        shifts = connection.execute(_READER_SHIFTS, {"reader": radiologist_id, "now": now}).all()
+        rows = connection.execute(_READER_STUDIES, {"reader": radiologist_id}).all()
     studies = [open_study(r) for r in rows]
     stretch = current_stretch([(s.start, s.end) for s in shifts], now)
     on_shift = bool(row.available) and stretch is not None and stretch[0] <= now
