@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from tests.databases import PostgresDatabase, require_postgres, sqlite_url
+
 ADMIN_TOKEN = "nh_e2e_admin_token_0123456789abcdef"
 START_TIMEOUT = 90.0  # generous: a cold PostgreSQL migration on a busy CI machine
 STOP_TIMEOUT = 15.0
@@ -197,6 +199,22 @@ def running_server(
     finally:
         server.stop()
         server.kill()
+
+
+@contextlib.contextmanager
+def own_database(kind: str, directory: Path) -> Iterator[str]:
+    """A database of its own for a module-scoped server: a SQLite file, or a throwaway
+    PostgreSQL database (created, migrated and dropped here, apart from the shared one)."""
+    if kind == "sqlite":
+        directory.mkdir(parents=True, exist_ok=True)
+        yield sqlite_url(directory)
+        return
+    require_postgres()
+    database = PostgresDatabase()
+    try:
+        yield database.url
+    finally:
+        database.drop()
 
 
 def create_token(db: str, name: str, role: str, facilities: Sequence[str] = ()) -> str:

@@ -42,9 +42,9 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         yield running
 
 
-def race(server: Server, count: int, request: Callable[[httpx.Client], httpx.Response]) -> list[
-    httpx.Response
-]:
+def race(
+    server: Server, count: int, request: Callable[[httpx.Client], httpx.Response]
+) -> list[httpx.Response]:
     """`count` clients, each on its own connection, send `request` at the same instant."""
     barrier = threading.Barrier(count, timeout=60)
     clients = [server.client() for _ in range(count)]
