@@ -72,7 +72,10 @@ class ObjectiveReport(Output):
 
 
 class SolverInfo(Output):
-    status: str = Field(description="OPTIMAL, IMPROVED, GREEDY, or FALLBACK_GREEDY")
+    status: str = Field(
+        description="OPTIMAL, IMPROVED, GREEDY or CURRENT (the starting plan was kept), "
+        "FALLBACK_GREEDY or FALLBACK_CURRENT (the solver failed; the starting plan was kept)"
+    )
     seconds: float
     first_plan_seconds: float
     method: str

@@ -37,6 +37,10 @@ class SolveOptions:
     deterministic: bool = False  # count CP-SAT's deterministic time, not the wall clock
     explain: bool = True
     search: SearchSettings = field(default_factory=SearchSettings)
+    # Live re-planning: improve the current plan (assigned_to + queue_position) in place and
+    # never swap in a fresh greedy plan wholesale, because every moved study is churn a
+    # reader sees. Off, the better of the current plan and greedy is the starting point.
+    keep_current: bool = False
 
 
 @dataclass
@@ -60,23 +64,27 @@ def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveRe
     greedy = greedy_schedule(context)
     state = PlanState(context, greedy)
     baseline = state.total
+    unchanged = "GREEDY"
     if (problem.studies.current != NO_RADIOLOGIST).any():
         # Re-planning a live plan: start from it when it scores better, so churn stays low.
         sticky = PlanState(context, sticky_schedule(context))
         weights = problem.preference_weights
-        if not is_better(state.total.key(weights), sticky.total.key(weights)):
-            state = sticky  # on a tie, the plan people already see wins
+        if options.keep_current or not is_better(
+            state.total.key(weights), sticky.total.key(weights)
+        ):
+            state, unchanged = sticky, "CURRENT"  # on a tie, the plan people see wins
+    start = state.schedule.copy()
     first_plan = time.perf_counter() - started
     budget = max(options.time_limit - first_plan, 0.0)
     if options.deterministic:
         budget = options.time_limit
-    method, status, message = "greedy", "GREEDY", None
+    method, status, message = unchanged.lower(), unchanged, None
     iterations = improvements = 0
     try:
         if budget > 0.01 and problem.study_count and problem.reader_count:
             if _is_small(context):
                 method = "exact"
-                status = _solve_exactly(state, budget, options)
+                status = _solve_exactly(state, budget, options, unchanged)
                 iterations = 1
             else:
                 method = "lns"
@@ -88,13 +96,15 @@ def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveRe
                     settings=options.search,
                 )
                 iterations, improvements = stats.iterations, stats.improvements
-                status = "IMPROVED" if improvements else "GREEDY"
+                status = "IMPROVED" if improvements else unchanged
     except Exception as error:  # the greedy plan must survive any solver failure
         # One line for the user (the plan carries the reason too); the trace only when debugging.
-        log.warning("optimizer failed (%s); keeping the greedy plan", error)
+        kept = unchanged.lower()
+        log.warning("optimizer failed (%s); keeping the %s plan", error, kept)
         log.debug("optimizer failure", exc_info=True)
-        state = PlanState(context, greedy)
-        status, message = "FALLBACK_GREEDY", f"optimizer failed ({error}); greedy plan kept"
+        state = PlanState(context, start)
+        status = f"FALLBACK_{unchanged}"
+        message = f"optimizer failed ({error}); {kept} plan kept"
     info = SolverInfo(
         status=status,
         seconds=round(time.perf_counter() - started, 4),
@@ -116,18 +126,18 @@ def _is_small(context: ScoringContext) -> bool:
     )
 
 
-def _solve_exactly(state: PlanState, seconds: float, options: SolveOptions) -> str:
+def _solve_exactly(state: PlanState, seconds: float, options: SolveOptions, unchanged: str) -> str:
     problem = state.context.problem
     everyone = Neighbourhood(list(range(problem.reader_count)), list(range(problem.study_count)))
     hint = dict(enumerate(state.schedule.queues))
     limits = SolveLimits(seconds, options.seed, options.deterministic)
     solution = solve_neighbourhood(state.context, everyone, hint, limits)
     if solution.queues is None:
-        return "GREEDY"
+        return unchanged
     improved = state.try_replace(solution.queues, freed=everyone.studies)
     if solution.optimal:
         return "OPTIMAL"
-    return "IMPROVED" if improved else "GREEDY"
+    return "IMPROVED" if improved else unchanged
 
 
 def solve(snapshot: Snapshot, options: SolveOptions | None = None) -> Plan:

@@ -573,14 +573,34 @@ def _must_move(
 
 def lock_free_studies(connection: Connection, study_ids: list[str]) -> set[str]:
     """The subset of studies this transaction could lock without waiting (all, on SQLite)."""
-    if not study_ids:
-        return set()
-    locked: set[str] = set()
+    return set(_lock_without_waiting(connection, study_ids))
+
+
+def lock_unchanged(connection: Connection, expected: dict[str, int]) -> set[str]:
+    """Studies still unstarted at the version a plan was made from, locked for this transaction.
+
+    Whatever is returned can be updated with certainty, so the audit written beside the
+    update records exactly what changed.
+    """
+    unstarted = set(_UNSTARTED)
+    return {
+        study_id
+        for study_id, (version, status) in _lock_without_waiting(connection, list(expected)).items()
+        if version == expected[study_id] and status in unstarted
+    }
+
+
+def _lock_without_waiting(
+    connection: Connection, study_ids: list[str]
+) -> dict[str, tuple[int, str]]:
+    locked: dict[str, tuple[int, str]] = {}
     for chunk in range(0, len(study_ids), 1000):  # keep IN lists within driver limits
-        query = select(STUDY.c.id).where(STUDY.c.id.in_(study_ids[chunk : chunk + 1000]))
+        query = select(STUDY.c.id, STUDY.c.version, STUDY.c.status).where(
+            STUDY.c.id.in_(study_ids[chunk : chunk + 1000])
+        )
         if connection.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        locked.update(connection.execute(query).scalars())
+        locked.update({row.id: (row.version, row.status) for row in connection.execute(query)})
     return locked
 
 

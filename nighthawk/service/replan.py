@@ -21,7 +21,7 @@ from models.snapshot import SnapshotRadiologist
 from models.tables import STUDY, StudyStatus
 from nighthawk.optimizer import SolveOptions, optimize, render_plan
 from nighthawk.service import audit
-from nighthawk.service.assignment import AssignmentService, lock_free_studies
+from nighthawk.service.assignment import AssignmentService, lock_free_studies, lock_unchanged
 from nighthawk.service.db import bump_epoch, lock_plan, read_transaction, write_transaction
 from nighthawk.service.practice import OpenStudy, PracticeView, load_view
 
@@ -51,7 +51,8 @@ def replan(service: AssignmentService, *, time_limit: float = 1.0, seed: int = 0
     with read_transaction(service.engine) as connection:
         view = load_view(connection, now)
     snapshot = _optimizer_snapshot(view)
-    solved = optimize(snapshot, SolveOptions(time_limit=time_limit, seed=seed, explain=False))
+    options = SolveOptions(time_limit=time_limit, seed=seed, explain=False, keep_current=True)
+    solved = optimize(snapshot, options)
     solve_seconds = time.perf_counter() - started
     plan = render_plan(solved, explain=False)
     decided: dict[str, dict[str, Any]] = {}
@@ -140,24 +141,29 @@ def _apply(
     decided: dict[str, dict[str, Any]],
     now: datetime,
 ) -> tuple[int, int, int]:
+    changed = {
+        study_id: values
+        for study_id, values in decided.items()
+        if _changes(view.studies[study_id], values)
+    }
     with write_transaction(service.engine) as connection, service.cache.lock:
         epoch = lock_plan(connection)
-        lockable = service.lock_free_studies(connection, list(decided))
+        # Only rows unchanged since the snapshot and free right now: those that were started,
+        # handed back or overridden during the solve keep what their own request decided.
+        current = lock_unchanged(
+            connection, {study_id: view.studies[study_id].version for study_id in changed}
+        )
         updates, entries = [], []
-        for study_id, values in decided.items():
-            item = view.studies[study_id]
-            if study_id not in lockable:
-                continue
-            if not _changes(item, values):
-                continue
+        for study_id in current:
+            item, values = view.studies[study_id], changed[study_id]
             updates.append({"b_id": study_id, "b_version": item.version, **values})
             if values["assigned_to"] != item.study.assigned_to:
                 entries.append(_move_entry(now, item, values))
         applied = _write(connection, updates)
-        audit.record_many(connection, entries if applied == len(updates) else [])
+        audit.record_many(connection, entries)
         bump_epoch(connection, epoch)
         service.cache.invalidate()  # the next arrival rebuilds from what was just written
-    return applied, len(entries), len(decided) - applied
+    return applied, len(entries), len(changed) - applied
 
 
 def _changes(item: OpenStudy, values: dict[str, Any]) -> bool:
@@ -166,7 +172,10 @@ def _changes(item: OpenStudy, values: dict[str, Any]) -> bool:
     return values["queue_rank"] != item.rank
 
 
-def _write(connection: Connection, updates: list[dict[str, Any]]) -> int:
+def _write(
+    connection: Connection, updates: list[dict[str, Any]], *, new_version: bool = True
+) -> int:
+    """Apply updates guarded by version; refreshed predictions are derived data and keep it."""
     if not updates:
         return 0
     columns = [key for key in updates[0] if not key.startswith("b_")]
@@ -181,7 +190,10 @@ def _write(connection: Connection, updates: list[dict[str, Any]]) -> int:
                 STUDY.c.status != StudyStatus.REPORTED.value,
             )
         )
-        .values({key: bindparam(key) for key in columns} | {"version": STUDY.c.version + 1}),
+        .values(
+            {key: bindparam(key) for key in columns}
+            | ({"version": STUDY.c.version + 1} if new_version else {})
+        ),
         updates,
     )
     return int(result.rowcount) if result.rowcount is not None and result.rowcount >= 0 else 0
@@ -257,7 +269,8 @@ def _refresh_predictions(
                 }
             )
     lockable = lock_free_studies(connection, [u["b_id"] for u in updates])
-    return _write(connection, [u for u in updates if u["b_id"] in lockable]), at_risk
+    fresh = [u for u in updates if u["b_id"] in lockable]
+    return _write(connection, fresh, new_version=False), at_risk
 
 
 def _moved(item: OpenStudy, start: datetime, finish: datetime) -> bool:

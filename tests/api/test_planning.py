@@ -176,3 +176,48 @@ def test_two_processes_share_one_plan_through_the_epoch(practice: Api) -> None:
     assert worklist[0]["study"] == first["id"]
     finishes = [item["predicted_finish"] for item in worklist]
     assert third["predicted_start"] == finishes[1]  # after S1 and S2, not on top of S2
+
+
+def test_every_move_a_replan_applies_is_in_the_audit(practice: Api) -> None:
+    practice.radiologist("rad-3")
+    ids = [practice.study(f"A{i}", priority=["STAT", "ROUTINE"][i % 2])["id"] for i in range(24)]
+    practice.call("POST", "/v1/radiologists/rad-3/availability", {"available": False}, 200)
+    practice.call("POST", "/v1/radiologists/rad-3/availability", {"available": True}, 200)
+    replan(practice.runtime.assignments, time_limit=0.5)
+    audit = practice.call("GET", "/v1/audit?limit=1000", status=200)["items"]
+    last_assigned = {}
+    for entry in audit:
+        if entry["action"] in ("study.assigned", "study.uncovered"):
+            last_assigned[entry["study"]] = entry["after"]["assigned_to"]
+    for study_id in ids:
+        assert last_assigned[study_id] == practice.get_study(study_id)["assigned_to"]
+
+
+def test_a_study_changed_during_the_solve_keeps_its_change_and_the_rest_are_audited(
+    practice: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nighthawk.service.replan as replan_module
+
+    practice.radiologist("rad-3")
+    ids = [practice.study(f"A{i}", priority=["STAT", "ROUTINE"][i % 2])["id"] for i in range(24)]
+    practice.call("POST", "/v1/radiologists/rad-3/availability", {"available": False}, 200)
+    practice.call("POST", "/v1/radiologists/rad-3/availability", {"available": True}, 200)
+    solve = replan_module.optimize
+    raced = practice.get_study(ids[0])
+
+    def solve_while_a_reader_starts(*args: object, **kwargs: object) -> object:
+        result = solve(*args, **kwargs)  # type: ignore[arg-type]
+        body = {"radiologist": raced["assigned_to"]}
+        practice.call("POST", f"/v1/studies/{raced['id']}/start", body, 200)
+        return result
+
+    monkeypatch.setattr(replan_module, "optimize", solve_while_a_reader_starts)
+    replan(practice.runtime.assignments, time_limit=0.5)
+    assert practice.get_study(raced["id"])["status"] == "reading"
+    audit = practice.call("GET", "/v1/audit?limit=1000", status=200)["items"]
+    last_assigned = {}
+    for entry in audit:
+        if entry["action"] in ("study.assigned", "study.uncovered"):
+            last_assigned[entry["study"]] = entry["after"]["assigned_to"]
+    for study_id in ids:
+        assert last_assigned[study_id] == practice.get_study(study_id)["assigned_to"]

@@ -196,3 +196,31 @@ def test_the_current_reading_order_is_kept_when_nothing_is_gained() -> None:
     )
     plan = solve(pool, SolveOptions(time_limit=0.2, deterministic=True))
     assert order(plan, "r1") == ["b", "a"]  # dispatch order alone would read a first
+
+
+def test_keeping_the_current_plan_improves_it_in_place() -> None:
+    pool = generate_snapshot(150, 12, 5, contested=True)
+    greedy_first = solve(pool, SolveOptions(time_limit=0, explain=False))
+    # A poor live plan: every study with the reader greedy would give the *next* study.
+    owners = [placed(greedy_first).get(s.id) for s in pool.studies]
+    rotated = owners[1:] + owners[:1]
+    live = pool.model_copy(
+        update={
+            "studies": [
+                s.model_copy(update={"assigned_to": owner})
+                for s, owner in zip(pool.studies, rotated, strict=True)
+            ]
+        }
+    )
+    as_is = solve(live, SolveOptions(time_limit=0, explain=False, keep_current=True))
+    improved = solve(
+        live, SolveOptions(time_limit=0.5, deterministic=True, explain=False, keep_current=True)
+    )
+    assert as_is.solver.status == "CURRENT"
+    tiers = ("unassigned_weight", "stat_breaches", "weighted_late_minutes")
+    assert tuple(getattr(improved.objective, t) for t in tiers) <= tuple(
+        getattr(as_is.objective, t) for t in tiers
+    )
+    assert (
+        improved.objective.moved_studies <= as_is.objective.moved_studies + len(pool.studies) // 2
+    )
