@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import select
 
-from api.errors import PROBLEM_RESPONSES, BodySizeLimit, install_error_handlers
+from api.errors import PROBLEM_RESPONSES, BodySizeLimit, CatchAll, install_error_handlers
 from api.routes import facilities, health, radiologists, reports, shifts, studies
 from api.runtime import Runtime
 from models.tables import STUDY, Role, StudyStatus
@@ -54,6 +54,7 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CatchAll)  # added last: outermost of ours, inside Starlette's
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

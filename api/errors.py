@@ -79,16 +79,43 @@ async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, detail)
 
 
-async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("internal error on %s %s: %r", request.method, request.url.path, exc, exc_info=exc)
-    return problem(500, "internal error; the request was not applied")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected_error)
+
+
+class CatchAll:
+    """The last line: an unexpected error becomes a 500 problem body on a live connection.
+
+    Starlette's own handler for `Exception` re-raises after answering, which makes uvicorn
+    drop the keep-alive connection; answering here keeps the client's connection usable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            log.error(
+                "internal error on %s %s: %r", scope["method"], scope["path"], error, exc_info=error
+            )
+            if started:
+                raise  # too late for a clean answer
+            response = problem(500, "internal error; the request was not applied")
+            await response(scope, receive, send)
 
 
 class BodySizeLimit:

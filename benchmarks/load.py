@@ -77,6 +77,13 @@ console = Console(width=130)
 # --- the server ---------------------------------------------------------------------------
 
 
+JOB_MODES = {
+    "off": "jobs off (--no-jobs)",
+    "on": "jobs in the API process",
+    "worker": "jobs in `nighthawk worker`",
+}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -84,17 +91,52 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(db: str, port: int, jobs: bool, log_path: Path) -> Iterator[tuple[str, int]]:
-    """`nighthawk serve` on the database; yields its base URL and pid; always stopped after."""
+def server(db: str, port: int, jobs: str, log_path: Path) -> Iterator[tuple[str, int]]:
+    """`nighthawk serve` on the database; yields its base URL and pid; always stopped after.
+
+    `jobs`: "on" (in the API process), "off", or "worker" (API with --no-jobs beside a
+    `nighthawk worker` process, the production layout).
+    """
     port = port or free_port()
     command = [sys.executable, "-m", "nighthawk.cli", "serve", "--db", db, "--port", str(port)]
-    command.append("--jobs" if jobs else "--no-jobs")
+    command.append("--jobs" if jobs == "on" else "--no-jobs")
     env = {**os.environ, "NIGHTHAWK_ADMIN_TOKEN": ADMIN_TOKEN}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
             start_new_session=True,
         )  # fmt: skip
+    served = _serve(process, port, log_path)
+    try:
+        address = next(served)  # healthy, and the schema migrated
+        with contextlib.ExitStack() as stack:
+            if jobs == "worker":
+                stack.enter_context(_worker(db, env, log_path.with_suffix(".worker.log")))
+            yield address
+    finally:
+        served.close()  # stops the server
+
+
+@contextlib.contextmanager
+def _worker(db: str, env: dict[str, str], log_path: Path) -> Iterator[None]:
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "nighthawk.cli", "worker", "--db", db],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _serve(
+    process: subprocess.Popen[bytes], port: int, log_path: Path
+) -> Iterator[tuple[str, int]]:
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -358,6 +400,13 @@ def worklist_action(practice: Practice, rng: random.Random) -> Callable[[httpx.C
     return act
 
 
+def complete_down_to(base: str, studies: Studies, target: int, threads: int) -> None:
+    """Read (start + complete) the oldest open studies until `target` remain open."""
+    surplus = len(studies.open) - target
+    if surplus > 0:
+        closed_loop(base, surplus, threads, read_action(studies))
+
+
 def closed_loop(
     base: str, count: int, threads: int, action: Callable[[httpx.Client], str]
 ) -> Phase:
@@ -468,8 +517,10 @@ def measure_cpu(pid: int, into: Cpu) -> Iterator[None]:
 
 @dataclass
 class Run:
-    jobs: bool
+    jobs: str
     pre: Phase
+    alone: Phase
+    alone_cpu: Cpu
     ingest: Phase
     reads: Phase
     worklist: Phase
@@ -482,9 +533,9 @@ class Run:
     worklist_cpu: Cpu
 
 
-def run_once(args: argparse.Namespace, db: str, jobs: bool, workdir: Path) -> Run:
+def run_once(args: argparse.Namespace, db: str, jobs: str, workdir: Path) -> Run:
     rng = random.Random(args.seed)
-    log_path = workdir / f"server-{'jobs' if jobs else 'nojobs'}-{uuid.uuid4().hex[:6]}.log"
+    log_path = workdir / f"server-jobs-{jobs}-{uuid.uuid4().hex[:6]}.log"
     with server(db, args.port, jobs, log_path) as (base, pid):
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
@@ -497,6 +548,15 @@ def run_once(args: argparse.Namespace, db: str, jobs: bool, workdir: Path) -> Ru
         studies = Studies(practice, args.seed)
         pre = closed_loop(base, args.open, args.threads, ingest_action(studies))
         console.print(f"  pre-ingested {pre.ok} studies in {pre.seconds:.1f} s")
+        # Ingest alone at the offered rate, for half the phase length: the open count climbs
+        # (2,000 -> about 2,000 + rate * seconds / 2) because nothing is read meanwhile.
+        alone = Phase("ingest alone")
+        alone_cpu = Cpu()
+        with measure_cpu(pid, alone_cpu):
+            half = args.seconds / 2
+            open_loop(base, alone, args.rate, half, args.threads, ingest_action(studies))
+        console.print(f"  ingest-alone phase done; open studies {open_count(db)}")
+        complete_down_to(base, studies, args.open, args.threads)
         open_before = open_count(db)
 
         ingest = Phase("ingest")
@@ -545,6 +605,8 @@ def run_once(args: argparse.Namespace, db: str, jobs: bool, workdir: Path) -> Ru
     return Run(
         jobs=jobs,
         pre=pre,
+        alone=alone,
+        alone_cpu=alone_cpu,
         ingest=ingest,
         reads=reads,
         worklist=worklist,
@@ -595,12 +657,17 @@ def report(runs: list[Run], args: argparse.Namespace, database: str) -> None:
     )
     table.add_column("measure")
     for run in runs:
-        table.add_column("jobs on" if run.jobs else "jobs off (--no-jobs)")
+        table.add_column(JOB_MODES[run.jobs])
     rows: list[tuple[str, Callable[[Run], str]]] = [
         ("pre-ingest, closed loop (studies/s)", lambda r: f"{r.pre.ok / r.pre.seconds:.0f}"),
         ("pre-ingest latency p50 / p99", lambda r: f"{ms(r.pre.service, 50)} / "
                                                   f"{ms(r.pre.service, 99)}"),
-        ("ingest offered (studies/s)", lambda r: f"{r.ingest.scheduled / args.seconds:.0f}"),
+        ("ingest alone: achieved (studies/s)", lambda r: f"{r.alone.ok / r.alone.seconds:.1f}"),
+        ("ingest alone: latency", lambda r: latency(r.alone)),
+        ("ingest alone: non-201", lambda r: others(r.alone)),
+        ("CPU server / load generator  ", lambda r: str(r.alone_cpu)),
+        ("with reads: ingest offered (studies/s)",
+         lambda r: f"{r.ingest.scheduled / args.seconds:.0f}"),
         ("ingest achieved (studies/s)", lambda r: f"{r.ingest.ok / r.ingest.seconds:.1f}"),
         ("ingest latency", lambda r: latency(r.ingest)),
         ("ingest non-201", lambda r: others(r.ingest)),
@@ -632,7 +699,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
-    parser.add_argument("--jobs", choices=["off", "on", "both"], default="both")
+    parser.add_argument("--jobs", choices=["off", "on", "worker", "both", "all"], default="all")
     parser.add_argument("--threads", type=int, default=12, help="client threads per stream")
     parser.add_argument("--facilities", type=int, default=120)
     parser.add_argument("--radiologists", type=int, default=100)
@@ -642,13 +709,13 @@ def main() -> None:
     # A plain `kill` should still stop the server we started (it runs in its own session).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     db = DEFAULT_POSTGRES if args.postgres else args.db
-    modes = {"off": [False], "on": [True], "both": [False, True]}[args.jobs]
+    modes = {"both": ["off", "on"], "all": ["off", "on", "worker"]}.get(args.jobs, [args.jobs])
     runs = []
     database = ""
     with tempfile.TemporaryDirectory(prefix="nighthawk-load-") as tmp:
         workdir = Path(tmp)
         for jobs in modes:
-            console.print(f"[bold]run[/bold]: jobs {'on' if jobs else 'off'}")
+            console.print(f"[bold]run[/bold]: {JOB_MODES[jobs]}")
             with fresh_database(db, workdir) as url:
                 runs.append(run_once(args, url, jobs, workdir))
                 database = database_version(url)

@@ -237,6 +237,42 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command()
+def worker(db: DbOption = None) -> None:
+    """Run the re-plan and watchdog jobs without HTTP: pair with `serve --no-jobs`.
+
+    Re-plans are CPU work; in their own process they no longer share the API's interpreter
+    lock. Any number of workers may run: the database lease lets one work at a time.
+    """
+    import signal
+    import threading
+
+    from nighthawk.service.assignment import AssignmentService
+    from nighthawk.service.clock import SystemClock
+    from nighthawk.service.jobs import Jobs, JobSettings, Lease
+
+    settings = _service_settings(db)
+    engine = _open_database(settings.db)
+    clock = SystemClock()
+    job_settings = JobSettings(
+        tick_seconds=settings.tick_seconds,
+        replan_seconds=settings.replan_seconds,
+        min_replan_gap_seconds=settings.min_replan_gap_seconds,
+        replan_time_limit=settings.replan_time_limit,
+    )
+    jobs = Jobs(AssignmentService(engine, clock), Lease(engine, clock), job_settings)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    typer.echo(f"nighthawk worker on {settings.db}: re-plan and watchdog jobs (Ctrl-C stops)")
+    jobs.start()
+    stop.wait()
+    jobs.shutdown()
+    engine.dispose()
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="A unique name for the token's holder.")],

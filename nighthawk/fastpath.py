@@ -209,6 +209,14 @@ class LivePlan:
         self.load[reader] = float(sum(self._queues[reader].minutes))
         self._occupy(reader, max(minutes_from_now, start))
 
+    def catch_up(self, minutes_from_origin: float) -> None:
+        """Time moved on: a reader idle since the plan was built is free from now, not then.
+
+        Keeps a cached plan honest without rebuilding it from the database.
+        """
+        for reader in np.flatnonzero(self._ready < minutes_from_origin).tolist():
+            self._occupy(reader, minutes_from_origin)
+
     def _occupy(self, reader: int, ready: float) -> None:
         self._ready[reader] = ready
         queue = self._queues[reader]

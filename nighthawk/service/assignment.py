@@ -470,8 +470,12 @@ class AssignmentService:
         actor: str,
         reason: str,
         readers: set[str] | None = None,
+        roster_changed: bool = True,
     ) -> int:
         """After a roster change: hand off work readers can no longer do, retry the uncovered.
+
+        With `roster_changed=False` (the watchdog's periodic look) the epoch moves only if a
+        study moved, so other processes keep their live plans when nothing happened.
 
         Moves: work of readers who left the board, work that would now end past its reader's
         shift or license, and (with `readers`) the whole queue of readers whose eligibility
@@ -488,11 +492,13 @@ class AssignmentService:
                 if _must_move(item, board, overrunning, readers)
             ]
             moved = self.replace_studies(connection, live, moving, now, actor, reason)
-            self.cache.advance(bump_epoch(connection, epoch))
+            if roster_changed or moved:
+                self.cache.advance(bump_epoch(connection, epoch))
         except BaseException:
             self.cache.invalidate()
             raise
-        self.changed.set()
+        if roster_changed or moved:
+            self.changed.set()
         return moved
 
     def replace_studies(

@@ -3,8 +3,8 @@
 The cache is valid for one *epoch* of the practice-state row. Every plan change bumps the
 epoch under the plan lock, so a process that sees an epoch it did not write (another API
 process changed the plan) rebuilds from the database before placing anything. It is also
-rebuilt when it is older than `MAX_AGE_SECONDS`, because an idle reader's "ready" time is
-fixed when the plan is built and the clock moves on.
+caught up every `MAX_AGE_SECONDS` (an idle reader's "ready" time is fixed when the plan is
+built, and the clock moves on) and rebuilt every few minutes to shed any drift.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from models.snapshot import Snapshot, SnapshotStudy
+from nighthawk.clock import minutes_between
 from nighthawk.eligibility import Eligibility
 from nighthawk.fastpath import LivePlan, Placement
 from nighthawk.problem import build_problem
 from nighthawk.service.practice import PracticeView, load_view
 
-MAX_AGE_SECONDS = 10.0
+MAX_AGE_SECONDS = 10.0  # idle readers' "free from" moves on at least this often
+REBUILD_SECONDS = 300.0
 RANK_STEP = 1.0
 
 
@@ -33,6 +35,7 @@ class Live:
     view: PracticeView
     plan: LivePlan
     ranks: dict[str, float]
+    caught_up_at: float = 0.0
 
     @property
     def now(self) -> datetime:
@@ -65,16 +68,22 @@ class LiveCache:
 
     def get(self, connection: Connection, epoch: int, now: datetime) -> Live:
         live = self._live
-        fresh = live is not None and live.epoch == epoch
-        if fresh and live is not None and time.monotonic() - live.built_at < MAX_AGE_SECONDS:
-            return live
-        return self.rebuild(connection, epoch, now)
+        if live is None or live.epoch != epoch:
+            return self.rebuild(connection, epoch, now)
+        age = time.monotonic() - live.built_at
+        if age > REBUILD_SECONDS:
+            return self.rebuild(connection, epoch, now)  # shed any drift now and then
+        if time.monotonic() - live.caught_up_at > MAX_AGE_SECONDS:
+            live.plan.catch_up(minutes_between(live.now, now))
+            live.caught_up_at = time.monotonic()
+        return live
 
     def rebuild(self, connection: Connection, epoch: int, now: datetime) -> Live:
         view = load_view(connection, now)
         plan = LivePlan(view.snapshot(), view.queues())
         ranks = {study_id: item.rank for study_id, item in view.studies.items()}
-        self._live = Live(epoch, time.monotonic(), view, plan, ranks)
+        built = time.monotonic()
+        self._live = Live(epoch, built, view, plan, ranks, built)
         return self._live
 
     def advance(self, epoch: int) -> None:

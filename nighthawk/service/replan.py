@@ -161,8 +161,11 @@ def _apply(
                 entries.append(_move_entry(now, item, values))
         applied = _write(connection, updates)
         audit.record_many(connection, entries)
-        bump_epoch(connection, epoch)
-        service.cache.invalidate()  # the next arrival rebuilds from what was just written
+        if applied:
+            # Other processes rebuild their live plans from what was just written; a re-plan
+            # that changed nothing leaves them (and their latency) alone.
+            bump_epoch(connection, epoch)
+            service.cache.invalidate()
     return applied, len(entries), len(changed) - applied
 
 
@@ -233,7 +236,12 @@ def watchdog(service: AssignmentService) -> WatchdogResult:
     with write_transaction(service.engine) as connection, service.cache.lock:
         epoch = lock_plan(connection)
         handed_off = service.reconsider(
-            connection, epoch, now, actor=WATCHDOG_ACTOR, reason="reader left or shift ending"
+            connection,
+            epoch,
+            now,
+            actor=WATCHDOG_ACTOR,
+            reason="reader left or shift ending",
+            roster_changed=False,
         )
         epoch = lock_plan(connection)
         live = service.cache.get(connection, epoch, now)

@@ -178,3 +178,20 @@ def test_body_that_is_not_utf8_is_422(practice: Api) -> None:
     )
     assert response.status_code == 422
     assert response.json()["detail"].startswith("body:")
+
+
+def test_an_unexpected_failure_is_a_500_problem_without_a_trace(
+    practice: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(practice.runtime.assignments, "ingest", broken)
+    problem = practice.study("A1", status=500)
+    assert problem == {
+        "detail": "internal error; the request was not applied",
+        "errors": [],
+        "reasons": [],
+    }
+    assert "disk on fire" not in str(problem)
+    assert practice.call("GET", "/v1/studies", status=200)["items"] == []  # still serving

@@ -1,0 +1,27 @@
+"""A cached live plan catches up with the clock instead of being rebuilt."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from models.snapshot import SnapshotStudy
+from nighthawk.fastpath import LivePlan
+from tests.nighthawk.builders import NOW as NOW_TEXT
+from tests.nighthawk.builders import reader, snapshot, study
+
+NOW = datetime.fromisoformat(NOW_TEXT.replace("Z", "+00:00"))
+
+
+def test_an_idle_reader_is_free_from_now_not_from_when_the_plan_was_built() -> None:
+    plan = LivePlan(snapshot(readers=[reader("r1")], studies=[]))
+    plan.catch_up(30.0)  # half an hour later, nobody has read anything
+    arrival = SnapshotStudy.model_validate(study("late", arrived_at=NOW_TEXT))
+    placement = plan.assign_one(arrival)
+    assert placement.start == NOW + timedelta(minutes=30)
+
+
+def test_catching_up_leaves_a_reader_busy_beyond_now_alone() -> None:
+    plan = LivePlan(snapshot(readers=[reader("r1", backlog_minutes=60.0)], studies=[]))
+    plan.catch_up(30.0)
+    placement = plan.assign_one(SnapshotStudy.model_validate(study("next")))
+    assert placement.start == NOW + timedelta(minutes=60)
