@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.domain import CredentialItem, LicenseItem, SlaMinutes, Strict
+from models.domain import CredentialItem, LicenseItem, Shift, SlaMinutes, Strict
 from models.plan import Explanation
 from models.priority import Modality, Priority
 from models.tables import Role, StudyStatus
@@ -56,17 +56,8 @@ class RadiologistIn(Strict):
     speed: SpeedFactor = 1.0
 
 
-class ShiftIn(Strict):
-    start: UtcDateTime
-    end: UtcDateTime
-
-    @model_validator(mode="after")
-    def _end_after_start(self) -> ShiftIn:
-        if self.end <= self.start:
-            raise ValueError("end: must be after start")
-        if (self.end - self.start).total_seconds() > 168 * 3600:
-            raise ValueError("end: shift longer than 168 hours")
-        return self
+class ShiftIn(Shift):
+    """A shift as the roster endpoint takes it: the domain's rules, in one place."""
 
 
 class AvailabilityIn(Strict):

@@ -236,7 +236,7 @@ class LivePlan:
         candidates = self._eligible(study, minutes, limits)
         if not candidates[reader]:
             return None
-        entry = self._entry(study, reader)
+        entry = self._entry(study, reader, limit=float(limits[reader]))
         price = self._price(study, reader, entry)
         if price is None:
             return None
@@ -358,7 +358,7 @@ class LivePlan:
         sla = contract.minutes(study.priority, defaults) if contract else defaults[study.priority]
         return minutes_between(self.now, study.arrived_at) + sla
 
-    def _entry(self, study: SnapshotStudy, reader: int) -> _Entry:
+    def _entry(self, study: SnapshotStudy, reader: int, limit: float | None = None) -> _Entry:
         due = self._due(study)
         return (
             study.id,
@@ -367,7 +367,7 @@ class LivePlan:
             due,
             self.settings.priority_weights.weight(study.priority),
             study.priority.value == "STAT",
-            float(self._limits(study)[reader]),
+            float(self._limits(study)[reader]) if limit is None else limit,
         )
 
     def _price(self, study: SnapshotStudy, reader: int, entry: _Entry) -> _Price | None:

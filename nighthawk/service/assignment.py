@@ -458,9 +458,6 @@ class AssignmentService:
 
     # --- many studies at once (plan lock held, rows skipped if locked) ----------------------
 
-    def lock_free_studies(self, connection: Connection, study_ids: list[str]) -> set[str]:
-        return lock_free_studies(connection, study_ids)
-
     def reconsider(
         self,
         connection: Connection,
@@ -511,7 +508,7 @@ class AssignmentService:
         reason: str,
     ) -> int:
         """Re-place studies through the fast path, most urgent first; write what changed."""
-        lockable = self.lock_free_studies(connection, [i.study.id for i in items])
+        lockable = lock_free_studies(connection, [i.study.id for i in items])
         items = [i for i in items if i.study.id in lockable]
         for item in items:
             live.plan.remove(item.study.id)
