@@ -154,6 +154,54 @@ def demo(
     print_plan_summary(snapshot, plan, console)
 
 
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file, YAML or JSON.")],
+    policy: Annotated[
+        str | None,
+        typer.Option(help="optimizer (default), greedy, pull, cherry_pick or round_robin."),
+    ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="Policies side by side, comma-separated; the first is the baseline."),
+    ] = None,
+    replications: Annotated[int, typer.Option(help="Independent replications per policy.")] = 5,
+    seed: Annotated[int, typer.Option(help="Root seed; the same seed gives the same output.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(help="Run replications on a local Dask cluster of N workers.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run replications on this Dask scheduler (tcp://host:port).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the outputs.")] = Path("simulation"),
+    days: Annotated[
+        float | None, typer.Option(help="Override the scenario's number of days.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Simulate a practice under dispatch policies: studies.csv, summary.json, report.html."""
+    # The simulator sits above the engine; only this command imports it, and only when run.
+    from simulations.command import OptionError, ScenarioError, SimulateOptions, parse_policies
+    from simulations.command import simulate as run_simulation
+
+    console = Console()
+    try:
+        options = SimulateOptions(
+            scenario=scenario,
+            policies=parse_policies(policy, compare),
+            replications=replications,
+            seed=seed,
+            out=out,
+            workers=workers,
+            scheduler=scheduler,
+            days=days,
+            progress=progress and console.is_terminal,
+        )
+        run_simulation(options, console)
+    except (OptionError, ScenarioError) as error:
+        fail(str(error))
+
+
 token_app = typer.Typer(help="Named API tokens (stored hashed).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

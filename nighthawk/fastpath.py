@@ -175,6 +175,15 @@ class LivePlan:
                     late.append(study)
         return late
 
+    def planned_start(self, study_id: str) -> float | None:
+        """When the plan expects the study to start, in minutes after the plan's `now`."""
+        reader = self._owner.get(study_id)
+        if reader is None:
+            return None
+        queue = self._queues[reader]
+        position = queue.studies.index(study_id)
+        return queue.finish[position] - queue.minutes[position]
+
     def has_reader(self, reader_id: str) -> bool:
         return reader_id in self._reader_index
 

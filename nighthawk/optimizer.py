@@ -41,6 +41,9 @@ class SolveOptions:
     # never swap in a fresh greedy plan wholesale, because every moved study is churn a
     # reader sees. Off, the better of the current plan and greedy is the starting point.
     keep_current: bool = False
+    # Frequent re-plans (the simulator's, every few minutes): when the starting plan already
+    # has every study assigned and none late, the search could only polish preferences.
+    search_only_if_late: bool = False
 
 
 @dataclass
@@ -81,7 +84,8 @@ def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveRe
     method, status, message = unchanged.lower(), unchanged, None
     iterations = improvements = 0
     try:
-        if budget > 0.01 and problem.study_count and problem.reader_count:
+        searchable = problem.study_count and problem.reader_count
+        if searchable and _worth_searching(state.total, options, budget):
             if _is_small(context):
                 method = "exact"
                 status = _solve_exactly(state, budget, options, unchanged)
@@ -117,6 +121,14 @@ def optimize(snapshot: Snapshot, options: SolveOptions | None = None) -> SolveRe
         message=message,
     )
     return SolveResult(problem, context, state.schedule, state.total, baseline, info, greedy)
+
+
+def _worth_searching(start: Score, options: SolveOptions, budget: float) -> bool:
+    if budget <= 0.01:
+        return False
+    if options.search_only_if_late:
+        return bool(start.unassigned_studies or start.late_studies)
+    return True
 
 
 def _is_small(context: ScoringContext) -> bool:

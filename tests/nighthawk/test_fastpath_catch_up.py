@@ -25,3 +25,12 @@ def test_catching_up_leaves_a_reader_busy_beyond_now_alone() -> None:
     plan.catch_up(30.0)
     placement = plan.assign_one(SnapshotStudy.model_validate(study("next")))
     assert placement.start == NOW + timedelta(minutes=60)
+
+
+def test_planned_start_is_when_the_queue_reaches_the_study() -> None:
+    plan = LivePlan(snapshot(readers=[reader("r1", backlog_minutes=5.0)], studies=[]))
+    plan.assign_one(SnapshotStudy.model_validate(study("first", expected_minutes=10.0)))
+    plan.assign_one(SnapshotStudy.model_validate(study("second", expected_minutes=10.0)))
+    assert plan.planned_start("first") == 5.0
+    assert plan.planned_start("second") == 15.0
+    assert plan.planned_start("nobody-has-it") is None

@@ -7,7 +7,7 @@ import pytest
 import nighthawk.optimizer as optimizer_module
 from models.plan import Plan
 from nighthawk.demo import generate_snapshot
-from nighthawk.optimizer import SolveOptions, solve
+from nighthawk.optimizer import SolveOptions, optimize, solve
 from tests.nighthawk.builders import reader, snapshot, study
 from tests.validator import validate_plan
 
@@ -224,3 +224,14 @@ def test_keeping_the_current_plan_improves_it_in_place() -> None:
     assert (
         improved.objective.moved_studies <= as_is.objective.moved_studies + len(pool.studies) // 2
     )
+
+
+def test_search_only_if_late_skips_the_search_when_nothing_is_late() -> None:
+    easy = snapshot([reader("r1")], [study("s1")])
+    lazy = SolveOptions(time_limit=1, deterministic=True, search_only_if_late=True)
+    assert optimize(easy, lazy).info.method == "greedy"
+    assert optimize(easy, SolveOptions(time_limit=1, deterministic=True)).info.method == "exact"
+    # Two STATs due in 10 minutes, one reader: one is late, so the search runs.
+    late = [study(f"s{i}", priority="STAT", due_at="2026-12-05T07:40:00Z") for i in range(2)]
+    tight = snapshot([reader("r1")], late)
+    assert optimize(tight, lazy).info.method == "exact"

@@ -1,0 +1,167 @@
+"""`nighthawk simulate`: scenario in; studies.csv, summary.json and report.html out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from simulations.report import write_report
+from simulations.results import ReplicationResult
+from simulations.runner import POLICIES, Task, run_on_dask, run_serially, unknown_policies
+from simulations.scenario import Scenario, ScenarioError, load_scenario
+from simulations.summary import SUMMARY_TABLE_COLUMNS, build_summary, summary_table, write_summary
+
+MAX_REPLICATIONS = 1000
+
+
+class OptionError(ValueError):
+    """A command-line option that cannot be honoured; the message names it."""
+
+
+@dataclass(frozen=True)
+class SimulateOptions:
+    scenario: Path
+    policies: list[str]
+    replications: int
+    seed: int
+    out: Path
+    workers: int | None = None
+    scheduler: str | None = None
+    days: float | None = None
+    progress: bool = True
+
+
+def parse_policies(policy: str | None, compare: str | None) -> list[str]:
+    """`--compare a,b` (the first is the baseline) or `--policy p`; optimizer by default."""
+    if compare is not None:
+        names = [name.strip() for name in compare.split(",") if name.strip()]
+        option = "--compare"
+        if len(names) < 2:
+            raise OptionError("--compare: name at least two policies, separated by commas")
+        if len(set(names)) != len(names):
+            raise OptionError("--compare: a policy is named twice")
+    else:
+        names, option = [policy or "optimizer"], "--policy"
+    unknown = unknown_policies(names)
+    if unknown:
+        raise OptionError(
+            f"{option}: unknown policy {unknown[0]!r} (one of {', '.join(POLICIES)})"
+        )
+    return names
+
+
+def check_options(options: SimulateOptions) -> None:
+    if not 1 <= options.replications <= MAX_REPLICATIONS:
+        raise OptionError(f"--replications: must be between 1 and {MAX_REPLICATIONS}")
+    if options.workers is not None and options.scheduler is not None:
+        raise OptionError("--workers: give --workers or --scheduler, not both")
+    if options.workers is not None and not 1 <= options.workers <= 256:
+        raise OptionError("--workers: must be between 1 and 256")
+    if options.seed < 0:
+        raise OptionError("--seed: must be zero or positive")
+    if options.days is not None and not 0 < options.days <= 366:
+        raise OptionError("--days: must be more than 0 and at most 366")
+
+
+def load(options: SimulateOptions) -> Scenario:
+    scenario = load_scenario(options.scenario)
+    if options.days is not None:
+        if scenario.warmup_hours >= options.days * 24:
+            raise OptionError("--days: shorter than the scenario's warmup_hours")
+        scenario = scenario.model_copy(update={"days": options.days})
+    return scenario
+
+
+def simulate(options: SimulateOptions, console: Console) -> list[ReplicationResult]:
+    """Run every policy × replication, write the outputs, print the headline table."""
+    check_options(options)
+    scenario = load(options)
+    try:
+        options.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"--out: cannot create {options.out} ({error.strerror})") from None
+    tasks = [Task(p, r) for r in range(options.replications) for p in options.policies]
+    started = time.perf_counter()
+    results = _run(scenario, tasks, options, console)
+    results.sort(key=lambda r: (options.policies.index(r.policy), r.replication))
+    summary = build_summary(
+        results, scenario_name=scenario.name, seed=options.seed, baseline=options.policies[0]
+    )
+    write_studies(results, options.out / "studies.csv")
+    write_summary(summary, options.out / "summary.json")
+    write_report(results, summary, options.out / "report.html")
+    _print_table(summary, console)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"{len(tasks)} runs in {seconds:.1f} s; wrote studies.csv, summary.json and "
+        f"report.html to {options.out}"
+    )
+    return results
+
+
+def _run(
+    scenario: Scenario, tasks: list[Task], options: SimulateOptions, console: Console
+) -> list[ReplicationResult]:
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not options.progress,
+        transient=True,
+    )
+    with progress:
+        bar = progress.add_task(f"simulating {scenario.name}", total=len(tasks))
+        done: dict[Task, float] = {}
+
+        def hook(task: Task, fraction: float) -> None:
+            done[task] = fraction
+            progress.update(bar, completed=sum(done.values()))
+
+        if options.workers is None and options.scheduler is None:
+            return run_serially(scenario, tasks, options.seed, hook)
+        try:
+            return run_on_dask(
+                scenario,
+                tasks,
+                options.seed,
+                workers=options.workers,
+                scheduler=options.scheduler,
+                hook=hook,
+            )
+        except (OSError, TimeoutError) as error:
+            where = options.scheduler or "the local cluster"
+            raise OptionError(f"--scheduler: cannot run on {where} ({error})") from None
+
+
+def write_studies(results: list[ReplicationResult], path: Path) -> None:
+    """One CSV, every policy and replication; times ISO-8601 UTC with a Z."""
+    frames = [r.studies for r in results]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", float_format="%.4f")
+
+
+def _print_table(summary: dict[str, object], console: Console) -> None:
+    table = Table(title="Measured after warm-up: mean ± 95% CI half-width across replications")
+    for column in SUMMARY_TABLE_COLUMNS:
+        table.add_column(column, justify="left" if column == "Policy" else "right")
+    for row in summary_table(summary):
+        table.add_row(*row)
+    console.print(table)
+
+
+__all__ = [
+    "OptionError",
+    "ScenarioError",
+    "SimulateOptions",
+    "parse_policies",
+    "simulate",
+]

@@ -1,0 +1,223 @@
+"""A scenario compiled for the event loop: indexed arrays, UTC minutes, eligibility by class.
+
+Times are minutes after the scenario's start. A study *class* is what eligibility depends on
+(facility, modality, subspecialty when required); each class carries, per reader, the minute
+until which that reader may read it (license and privileges; -inf: never), so checking a
+reader is one array lookup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from models.priority import DEFAULT_SLA_MINUTES, Modality, Priority
+from nighthawk.clock import minutes_between, state_time_zone, valid_until_minutes
+from simulations.scenario import WEEKDAYS, Absence, Scenario, ShiftPattern
+
+PRIORITIES = (Priority.STAT, Priority.URGENT, Priority.ROUTINE)  # index = priority rank
+MODALITIES = tuple(Modality)
+# A reader may start a read expected to run this far past the end of the shift (hand-over).
+FINISH_SLACK_MINUTES = 1.0
+
+ClassKey = tuple[int, int, str | None]  # facility index, modality index, required subspecialty
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One continuous time on duty, in minutes after the start."""
+
+    start: float
+    end: float
+
+
+@dataclass
+class World:
+    scenario: Scenario
+    facility_ids: list[str]
+    facility_states: list[str]
+    facility_zones: list[str]
+    sla: np.ndarray  # (F, 3) minutes by priority rank
+    reader_ids: list[str]
+    speed: np.ndarray  # (R,)
+    stretches: list[list[Stretch]]  # per reader, sorted, disjoint, absences cut out
+    horizon: float  # arrivals stop here (minutes)
+    run_until: float  # the drain ends here
+    measured_from: float
+    expected_minutes: np.ndarray  # (M,) mean read minutes at speed 1.0, by modality index
+    eligibility: Eligibility
+    _class_index: dict[ClassKey, int] = field(default_factory=dict)
+    class_until: list[np.ndarray] = field(default_factory=list)  # per class: (R,) valid until
+    class_keys: list[ClassKey] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.reader_index = {rid: i for i, rid in enumerate(self.reader_ids)}
+
+    @property
+    def reader_count(self) -> int:
+        return len(self.reader_ids)
+
+    def at(self, minutes: float) -> datetime:
+        return self.scenario.start + timedelta(minutes=float(minutes))
+
+    def class_of(self, facility: int, modality: int, subspecialty: str | None) -> int:
+        """The class id of studies like this; `subspecialty` only when it is required."""
+        key = (facility, modality, subspecialty)
+        found = self._class_index.get(key)
+        if found is None:
+            found = len(self.class_keys)
+            self._class_index[key] = found
+            self.class_keys.append(key)
+            self.class_until.append(self._until(key))
+        return found
+
+    def _until(self, key: ClassKey) -> np.ndarray:
+        facility, modality, subspecialty = key
+        return self.eligibility.until(facility, MODALITIES[modality], subspecialty)
+
+
+class Eligibility:
+    """License in the facility's state, privileges at the facility, modality, subspecialty,
+    as per-reader arrays, so a class's column is a few vector operations."""
+
+    def __init__(self, scenario: Scenario, facility_ids: list[str], states: list[str]) -> None:
+        start = scenario.start
+        zones = {f.id: f.timezone for f in scenario.facilities}
+        readers = scenario.radiologists
+        state_index = {state: i for i, state in enumerate(sorted(set(states)))}
+        facility_index = {fid: i for i, fid in enumerate(facility_ids)}
+        self.facility_state = np.array([state_index[s] for s in states], dtype=np.int64)
+        self.license = np.full((len(readers), len(state_index)), -np.inf)
+        self.credential = np.full((len(readers), len(facility_ids)), -np.inf)
+        self.modality_ok = np.ones((len(readers), len(MODALITIES)), dtype=bool)
+        for r, spec in enumerate(readers):
+            for lic in spec.licenses:
+                if lic.state in state_index:
+                    until = valid_until_minutes(start, lic.expires_on, state_time_zone(lic.state))
+                    column = state_index[lic.state]
+                    self.license[r, column] = max(self.license[r, column], until)
+            for cred in spec.credentials:
+                until = valid_until_minutes(start, cred.expires_on, zones[cred.facility])
+                column = facility_index[cred.facility]
+                self.credential[r, column] = max(self.credential[r, column], until)
+            if spec.modalities:
+                self.modality_ok[r] = [m in spec.modalities for m in MODALITIES]
+        self.subspecialties = [frozenset(r.subspecialties) for r in readers]
+
+    def until(self, facility: int, modality: Modality, subspecialty: str | None) -> np.ndarray:
+        until = np.minimum(
+            self.license[:, self.facility_state[facility]], self.credential[:, facility]
+        )
+        allowed = self.modality_ok[:, MODALITIES.index(modality)].copy()
+        if subspecialty is not None:
+            allowed &= np.array([subspecialty in held for held in self.subspecialties])
+        until[~allowed] = -np.inf
+        return until
+
+
+def compile_world(scenario: Scenario) -> World:
+    facility_ids = [f.id for f in scenario.facilities]
+    states = [f.state for f in scenario.facilities]
+    defaults = {p: scenario.sla_minutes.minutes(p, DEFAULT_SLA_MINUTES) for p in PRIORITIES}
+    sla = np.array(
+        [[f.sla_minutes.minutes(p, defaults) for p in PRIORITIES] for f in scenario.facilities]
+    )
+    horizon = scenario.days * 24 * 60
+    run_until = horizon + scenario.drain_hours * 60
+    world = World(
+        scenario=scenario,
+        facility_ids=facility_ids,
+        facility_states=states,
+        facility_zones=[f.timezone for f in scenario.facilities],
+        sla=sla,
+        reader_ids=[r.id for r in scenario.radiologists],
+        speed=np.array([r.speed for r in scenario.radiologists], dtype=float),
+        stretches=reader_stretches(scenario, run_until),
+        horizon=horizon,
+        run_until=run_until,
+        measured_from=scenario.warmup_hours * 60,
+        expected_minutes=np.array(
+            [scenario.read_distribution(m).mean for m in MODALITIES], dtype=float
+        ),
+        eligibility=Eligibility(scenario, facility_ids, states),
+    )
+    return world
+
+
+def reader_stretches(scenario: Scenario, run_until: float) -> list[list[Stretch]]:
+    """Each reader's weekly shifts laid out in UTC minutes, joined where they touch, with
+    absences cut out. Local wall-clock times go through zoneinfo, so DST moves them."""
+    absences: dict[str, list[tuple[float, float]]] = {}
+    for event in scenario.events:
+        if isinstance(event, Absence):
+            window = (
+                minutes_between(scenario.start, event.from_),
+                minutes_between(scenario.start, event.to),
+            )
+            absences.setdefault(event.radiologist, []).append(window)
+    result = []
+    for reader in scenario.radiologists:
+        pieces: list[tuple[float, float]] = []
+        for pattern in reader.shifts:
+            pieces.extend(_pattern_pieces(scenario.start, pattern, run_until))
+        merged = _merge(pieces)
+        for cut in absences.get(reader.id, []):
+            merged = _subtract(merged, cut)
+        result.append([Stretch(a, b) for a, b in merged if b > 0 and a < run_until])
+    return result
+
+
+def _pattern_pieces(
+    start: datetime, pattern: ShiftPattern, run_until: float
+) -> list[tuple[float, float]]:
+    zone = ZoneInfo(pattern.timezone)
+    local_start = start.astimezone(zone)
+    first_day = local_start.date() - timedelta(days=1)  # yesterday's night shift may run on
+    days = math.ceil(run_until / (24 * 60)) + 2
+    weekdays = {WEEKDAYS.index(d) for d in pattern.days}
+    pieces = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if day.weekday() not in weekdays:
+            continue
+        begin_local = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(
+            minutes=pattern.start_minute
+        )
+        # Wall-clock arithmetic: a 22:00-08:00 shift ends at 08:00 local even across DST.
+        end_naive = begin_local.replace(tzinfo=None) + timedelta(minutes=pattern.length_minutes)
+        end_local = end_naive.replace(tzinfo=zone)
+        begin = minutes_between(start, begin_local)
+        end = minutes_between(start, end_local)
+        if end > begin:
+            pieces.append((begin, end))
+    return pieces
+
+
+def _merge(pieces: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping or back-to-back pieces become one continuous stretch."""
+    merged: list[tuple[float, float]] = []
+    for begin, end in sorted(pieces):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _subtract(
+    stretches: list[tuple[float, float]], cut: tuple[float, float]
+) -> list[tuple[float, float]]:
+    out = []
+    for begin, end in stretches:
+        if end <= cut[0] or begin >= cut[1]:
+            out.append((begin, end))
+            continue
+        if begin < cut[0]:
+            out.append((begin, cut[0]))
+        if end > cut[1]:
+            out.append((cut[1], end))
+    return out
