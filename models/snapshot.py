@@ -93,9 +93,9 @@ class Snapshot(Strict):
 
     @model_validator(mode="after")
     def _references_hold(self) -> Self:
-        _require_unique_ids("radiologists", [r.id for r in self.radiologists])
-        _require_unique_ids("studies", [s.id for s in self.studies])
-        _require_unique_ids("facilities", [f.id for f in self.facilities])
+        require_unique_ids("radiologists", [r.id for r in self.radiologists])
+        require_unique_ids("studies", [s.id for s in self.studies])
+        require_unique_ids("facilities", [f.id for f in self.facilities])
         known_radiologists = {r.id for r in self.radiologists}
         facility_states = {f.id: f.state for f in self.facilities}
         for index, study in enumerate(self.studies):
@@ -128,7 +128,7 @@ class Snapshot(Strict):
         return study.arrived_at + timedelta(minutes=minutes)
 
 
-def _require_unique_ids(collection: str, ids: list[str]) -> None:
+def require_unique_ids(collection: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for index, identifier in enumerate(ids):
         if identifier in seen:

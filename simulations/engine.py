@@ -126,7 +126,7 @@ class Simulation:
         started = time.perf_counter()
         self._schedule_shifts()
         self.policy.attach(self)
-        arrivals = self.studies.arrival
+        arrivals = self.studies.arrival.tolist()  # floats: numpy scalars are slower per event
         n = len(arrivals)
         next_arrival = 0
         end = self.world.run_until
@@ -248,7 +248,7 @@ class Simulation:
         self.available_from[reader] = max(self.stretch_start[reader], self.expected_free[reader])
 
     def _push(self, at: float, kind: int, reader: int) -> None:
-        # Shift ends sort before starts at the same minute; the sequence keeps it stable.
+        # Ties at the same minute keep the order they were scheduled in (the sequence).
         self._seq += 1
         heapq.heappush(self._heap, (at, self._seq, kind, reader))
 

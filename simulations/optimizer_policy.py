@@ -3,7 +3,7 @@
 At arrival the fast path (`LivePlan.assign_one`) slots the study into the live plan. The
 optimizer re-plans every unstarted study every `replan_minutes` and at every shift change;
 between re-plans a reader who frees up binds late, as a shared worklist would: they take work
-they could start now that waits in someone else's queue (see `_rebind`). CP-SAT runs on
+they could start now that waits in someone else's queue (see `_choose`). CP-SAT runs on
 deterministic time, so a seed reproduces a run.
 """
 
@@ -44,7 +44,6 @@ class OptimizerPolicy(Policy):
         self.live = LivePlan(self._snapshot([]))
         self.replans = 0
         self.last_replan = -math.inf
-        self._in_replan = False
         sim.schedule_tick(self.options.replan_minutes)
 
     # ----- events -----------------------------------------------------------------------

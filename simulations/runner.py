@@ -216,7 +216,7 @@ def run_on_dask(
             n_workers=workers or 1,
             threads_per_worker=1,  # the loop is pure Python: threads would share one GIL
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
         )
         client = Client(cluster)
     try:

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from models.domain import Facility, RadiologistProfile, SlaMinutes, Strict
 from models.errors import describe_first_error
 from models.priority import DEFAULT_READ_MINUTES, Modality, Priority
+from models.snapshot import require_unique_ids
 from models.types import (
     MAX_READ_MINUTES,
     Identifier,
@@ -172,7 +173,7 @@ class PolicySettings(Strict):
         default=15.0, description="Re-plan every unstarted study this often (simulated minutes)."
     )
     solver_budget: Annotated[float, Field(strict=False, gt=0, le=60)] = Field(
-        default=0.2,
+        default=0.05,
         description="CP-SAT deterministic time per re-plan; deterministic, so runs reproduce.",
     )
     rebind_when_idle: StrictBool = Field(
@@ -209,8 +210,8 @@ class Scenario(Strict):
             raise ValueError("arrivals: give either arrivals or trace, not both or neither")
         if self.warmup_hours >= self.days * 24:
             raise ValueError("warmup_hours: must be shorter than the simulated days")
-        _unique_ids("facilities", [f.id for f in self.facilities])
-        _unique_ids("radiologists", [r.id for r in self.radiologists])
+        require_unique_ids("facilities", [f.id for f in self.facilities])
+        require_unique_ids("radiologists", [r.id for r in self.radiologists])
         facilities = {f.id for f in self.facilities}
         readers = {r.id for r in self.radiologists}
         for i, stream in enumerate(self.arrivals or []):
@@ -246,14 +247,6 @@ class Scenario(Strict):
         if given is not None:
             return given
         return ReadDistribution(distribution="exponential", mean=DEFAULT_READ_MINUTES[modality])
-
-
-def _unique_ids(field: str, ids: list[str]) -> None:
-    seen: set[str] = set()
-    for i, value in enumerate(ids):
-        if value in seen:
-            raise ValueError(f"{field}[{i}].id: duplicate id {value!r}")
-        seen.add(value)
 
 
 def parse_scenario(data: Any, *, source: str = "scenario") -> Scenario:

@@ -496,13 +496,16 @@ def _scaled(value: float, percent: bool) -> float:
     return value * 100.0 if percent else value
 
 
-def format_ci(stat: Stat, digits: int = 1, *, percent: bool = False) -> str:
-    """``"93.1% [91.2, 95.0]"`` (percent) or ``"12.4 [11.0, 13.8]"``; "n/a" when undefined."""
+def _mean_text(stat: Stat, digits: int, percent: bool) -> str:
     if stat.get("mean") is None:
         return "n/a"
-    unit = "%" if percent else ""
-    text = f"{_scaled(stat['mean'], percent):.{digits}f}{unit}"
-    if stat.get("ci95") is None:
+    return f"{_scaled(stat['mean'], percent):.{digits}f}{'%' if percent else ''}"
+
+
+def format_ci(stat: Stat, digits: int = 1, *, percent: bool = False) -> str:
+    """``"93.1% [91.2, 95.0]"`` (percent) or ``"12.4 [11.0, 13.8]"``; "n/a" when undefined."""
+    text = _mean_text(stat, digits, percent)
+    if stat.get("mean") is None or stat.get("ci95") is None:
         return text
     low, high = (_scaled(bound, percent) for bound in stat["ci95"])
     return f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
@@ -510,11 +513,8 @@ def format_ci(stat: Stat, digits: int = 1, *, percent: bool = False) -> str:
 
 def format_pm(stat: Stat, digits: int = 1, *, percent: bool = False) -> str:
     """``"93.1% ± 1.9"``: the mean and the half-width of its (symmetric) 95% interval."""
-    if stat.get("mean") is None:
-        return "n/a"
-    unit = "%" if percent else ""
-    text = f"{_scaled(stat['mean'], percent):.{digits}f}{unit}"
-    if stat.get("ci95") is None:
+    text = _mean_text(stat, digits, percent)
+    if stat.get("mean") is None or stat.get("ci95") is None:
         return text
     half = _scaled((stat["ci95"][1] - stat["ci95"][0]) / 2, percent)
     return f"{text} ± {half:.{digits}f}"

@@ -135,6 +135,23 @@ def test_replications_on_a_dask_cluster_match_the_serial_run(
     assert (serial / "studies.csv").read_bytes() == (parallel / "studies.csv").read_bytes()
 
 
+@pytest.mark.slow
+def test_replications_run_on_an_existing_dask_scheduler(
+    scenario_file: Path, tmp_path: Path
+) -> None:
+    from dask.distributed import LocalCluster
+
+    serial, remote = tmp_path / "serial", tmp_path / "remote"
+    common = ("--policy", "pull", "--replications", "2", "--seed", "2")
+    assert simulate(scenario_file, *common, "--out", serial).returncode == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        done = simulate(
+            scenario_file, *common, "--scheduler", cluster.scheduler_address, "--out", remote
+        )
+    assert done.returncode == 0, done.stderr
+    assert (serial / "studies.csv").read_bytes() == (remote / "studies.csv").read_bytes()
+
+
 def test_a_json_scenario_works(tmp_path: Path) -> None:
     import yaml
 
