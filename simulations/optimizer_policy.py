@@ -82,8 +82,10 @@ class OptimizerPolicy(Policy):
         """What this free reader starts: from their own queue or, binding late as a shared
         worklist does, a study they could start now that would otherwise wait for its planned
         reader (or for nobody). Among those, the engine's own order: the most urgent class
-        first; within it, a study that can still meet its contract before one already lost
-        (the objective's STAT-breach tier); then the earliest due."""
+        first; a STAT that can still meet its contract before one already lost (the
+        objective's STAT-breach tier); then the earliest due. Only STATs are triaged: a lost
+        URGENT or ROUTINE study kept behind saveable ones would starve while new ones arrive
+        (the objective's late minutes keep growing for it, so it reads earliest-due first)."""
         sim, studies = self.sim, self.studies
         candidates = [int(s) for s in self.live.queue(reader_id)]
         if self.options.rebind_when_idle:
@@ -92,8 +94,9 @@ class OptimizerPolicy(Policy):
         for study in candidates:
             if not sim.can_start_now(reader, study):
                 continue
-            lost = sim.now + sim.minutes_for(study, reader) > studies.due[study]
-            key = (int(studies.priority[study]), bool(lost), float(studies.due[study]), study)
+            priority = int(studies.priority[study])
+            lost = priority == 0 and sim.now + sim.minutes_for(study, reader) > studies.due[study]
+            key = (priority, bool(lost), float(studies.due[study]), study)
             if key < best_key:
                 best, best_key = study, key
         return best

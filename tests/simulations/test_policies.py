@@ -315,3 +315,48 @@ def test_every_simple_policy_keeps_every_rule(policy: str, data: dict, seed: int
 def test_the_optimizer_policy_keeps_every_rule(data: dict, seed: int) -> None:
     result = run(scenario(**{**data, "days": 0.5}), "optimizer", seed=seed)
     assert violations(result) == []
+
+
+# ----- optimizer: late binding in the objective's order ---------------------------------------
+SHORT_CONTRACTS = [
+    {
+        "id": "f1",
+        "state": "WY",
+        "timezone": "America/Denver",
+        "sla_minutes": {"STAT": 60, "ROUTINE": 60},
+    }
+]
+
+
+def test_optimizer_saves_a_stat_that_can_still_make_it_before_one_already_lost(
+    tmp_path: Path,
+) -> None:
+    # r1 reads until minute 100; then STAT A (due 61) is lost and STAT B (due 150) can still
+    # make it: B first saves one breach.
+    rows = [(0.0, "CT", "ROUTINE", 100.0), (1.0, "CT", "STAT", 10.0), (90.0, "CT", "STAT", 10.0)]
+    scn = trace_scenario(tmp_path, rows, facilities=SHORT_CONTRACTS)
+    assert run(scn, "optimizer").order_read_by("r1") == [0, 2, 1]
+
+
+def test_optimizer_does_not_starve_a_late_routine_study(tmp_path: Path) -> None:
+    # The same timing with ROUTINE studies: the lost one is read first (earliest due), or
+    # it would wait behind every new routine study that can still make its contract.
+    rows = [
+        (0.0, "CT", "ROUTINE", 100.0),
+        (1.0, "CT", "ROUTINE", 10.0),
+        (90.0, "CT", "ROUTINE", 10.0),
+    ]
+    scn = trace_scenario(tmp_path, rows, facilities=SHORT_CONTRACTS)
+    assert run(scn, "optimizer").order_read_by("r1") == [0, 1, 2]
+
+
+def test_optimizer_lets_an_idle_reader_take_work_queued_behind_a_busy_one(tmp_path: Path) -> None:
+    # r2 comes on at minute 30; until then everything queues with r1, who is busy for an hour.
+    readers = [
+        reader("r1"),
+        reader("r2", shifts=[{"start": "00:30", "end": "06:00", "timezone": "UTC"}]),
+    ]
+    rows = [(0.0, "CT", "ROUTINE", 60.0), (1.0, "CT", "STAT", 10.0), (2.0, "CT", "STAT", 10.0)]
+    result = run(trace_scenario(tmp_path, rows, radiologists=readers), "optimizer")
+    assert result.reader_of(1) == "r2"
+    assert result.outcome.started[1] == pytest.approx(30.0)
