@@ -200,13 +200,31 @@ class LivePlan:
         self.load[reader] -= queue.pop(queue.studies.index(study_id))
         return self.reader_ids[reader]
 
-    def begin(self, study_id: str, minutes_from_now: float, reading_minutes: float) -> None:
-        """The reader started this study: it leaves the queue and occupies the reader."""
-        reader = self._owner.get(study_id)
-        if reader is None:
+    def begin(
+        self,
+        study_id: str,
+        minutes_from_now: float,
+        reading_minutes: float,
+        reader_id: str | None = None,
+    ) -> None:
+        """A reader started this study: it leaves its queue and occupies the reader.
+
+        `reader_id` names who started it when that is not the reader it was planned for (a
+        free reader took it from another queue): they are free, so they start it now.
+        """
+        owner = self._owner.get(study_id)
+        if reader_id is not None and reader_id in self._reader_index:
+            reader = self._reader_index[reader_id]
+            start = (
+                minutes_from_now if reader != owner else max(self._ready[reader], minutes_from_now)
+            )
+        elif owner is not None:
+            reader, start = owner, max(self._ready[owner], minutes_from_now)
+        else:
             return
-        self.remove(study_id)
-        self._occupy(reader, max(self._ready[reader], minutes_from_now) + reading_minutes)
+        if owner is not None:
+            self.remove(study_id)
+        self._occupy(reader, start + reading_minutes)
         self.load[reader] += reading_minutes
 
     def release_reader(self, reader_id: str, minutes_from_now: float) -> None:

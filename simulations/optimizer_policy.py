@@ -71,11 +71,12 @@ class OptimizerPolicy(Policy):
         study = self._choose(reader, reader_id)
         if study == NOBODY:
             return NOBODY
-        if self.live.owner(str(study)) != reader_id:
-            self.live.remove(str(study))
-            if self.live.place(self._study(study, None, None), reader_id) is None:
-                return NOBODY
         self._begin(reader, study)
+        # Work this reader took may have been ahead of studies now left waiting for them:
+        # anyone idle gets to look again, as a shared worklist would let them.
+        for other in self.sim.idle_readers():
+            if other != reader:
+                self.sim.wake(other)
         return study
 
     def _choose(self, reader: int, reader_id: str) -> int:
@@ -171,7 +172,8 @@ class OptimizerPolicy(Policy):
 
     def _begin(self, reader: int, study: int) -> None:
         minutes = self.sim.minutes_for(study, reader)
-        self.live.begin(str(study), self.sim.now - self.origin, minutes)
+        reader_id = self.world.reader_ids[reader]
+        self.live.begin(str(study), self.sim.now - self.origin, minutes, reader_id)
         del self.open[study]
 
     # ----- snapshots ----------------------------------------------------------------------

@@ -34,3 +34,17 @@ def test_planned_start_is_when_the_queue_reaches_the_study() -> None:
     assert plan.planned_start("first") == 5.0
     assert plan.planned_start("second") == 15.0
     assert plan.planned_start("nobody-has-it") is None
+
+
+def test_a_free_reader_who_takes_a_study_from_another_queue_starts_it_now() -> None:
+    plan = LivePlan(
+        snapshot(readers=[reader("r1", backlog_minutes=30.0), reader("r2")], studies=[])
+    )
+    placement = plan.assign_one(SnapshotStudy.model_validate(study("s1")))
+    taken_from = placement.radiologist
+    other = "r2" if taken_from == "r1" else "r1"
+    plan.begin("s1", 5.0, 10.0, reader_id=other)
+    assert plan.owner("s1") is None
+    assert plan.queue(taken_from) == []
+    follow = plan.place(SnapshotStudy.model_validate(study("s2")), other)
+    assert follow is not None and follow.start == NOW + timedelta(minutes=15)
