@@ -50,9 +50,7 @@ def parse_policies(policy: str | None, compare: str | None) -> list[str]:
         names, option = [policy or "optimizer"], "--policy"
     unknown = unknown_policies(names)
     if unknown:
-        raise OptionError(
-            f"{option}: unknown policy {unknown[0]!r} (one of {', '.join(POLICIES)})"
-        )
+        raise OptionError(f"{option}: unknown policy {unknown[0]!r} (one of {', '.join(POLICIES)})")
     return names
 
 
@@ -71,6 +69,8 @@ def check_options(options: SimulateOptions) -> None:
 
 def load(options: SimulateOptions) -> Scenario:
     scenario = load_scenario(options.scenario)
+    if scenario.arrivals is None and scenario.trace is None:
+        raise ScenarioError(f"{options.scenario}: arrivals: give arrivals or a trace to simulate")
     if options.days is not None:
         if scenario.warmup_hours >= options.days * 24:
             raise OptionError("--days: shorter than the scenario's warmup_hours")

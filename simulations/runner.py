@@ -188,8 +188,10 @@ def run_serially(
     for task in tasks:
         callback = None
         if hook is not None:
+
             def callback(minutes: float, task: Task = task) -> None:
                 hook(task, min(minutes / horizon, 1.0))
+
         results.append(
             run_replication(scenario, task.policy, task.replication, seed, progress=callback)
         )

@@ -17,7 +17,7 @@ import numpy as np
 
 from models.priority import DEFAULT_SLA_MINUTES, Modality, Priority
 from nighthawk.clock import minutes_between, state_time_zone, valid_until_minutes
-from simulations.scenario import WEEKDAYS, Absence, Scenario, ShiftPattern
+from simulations.scenario import Absence, Scenario, ShiftPattern
 
 PRIORITIES = (Priority.STAT, Priority.URGENT, Priority.ROUTINE)  # index = priority rank
 MODALITIES = tuple(Modality)
@@ -178,11 +178,10 @@ def _pattern_pieces(
     local_start = start.astimezone(zone)
     first_day = local_start.date() - timedelta(days=1)  # yesterday's night shift may run on
     days = math.ceil(run_until / (24 * 60)) + 2
-    weekdays = {WEEKDAYS.index(d) for d in pattern.days}
     pieces = []
     for offset in range(days):
         day = first_day + timedelta(days=offset)
-        if day.weekday() not in weekdays:
+        if not pattern.runs_on(day):
             continue
         begin_local = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(
             minutes=pattern.start_minute

@@ -124,7 +124,7 @@ BAD_SCENARIOS = [
     ("warmup equal to days", lambda d: d.update(warmup_hours=24), "warmup_hours: must be"),
     ("warmup beyond days", lambda d: d.update(warmup_hours=30), "warmup_hours: must be"),
     ("both arrivals and trace", lambda d: d.update(trace="t.csv"), "arrivals: give either"),
-    ("neither arrivals nor trace", lambda d: d.pop("arrivals"), "arrivals: give either"),
+    ("neither arrivals nor trace", lambda d: d.pop("arrivals"), "arrivals: give arrivals, a trace"),
     ("stream at unknown facility", stream(facility="x"), "arrivals[0].facility: unknown"),
     ("profile of 23 hours", stream(hourly_profile=[1.0] * 23), "arrivals[0].hourly_profile:"),
     ("profile of 25 hours", stream(hourly_profile=[1.0] * 25), "arrivals[0].hourly_profile:"),
