@@ -8,10 +8,8 @@ reader is one array lookup.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -19,7 +17,8 @@ from models.priority import DEFAULT_SLA_MINUTES, Priority
 from nighthawk.class_eligibility import MODALITIES
 from nighthawk.class_eligibility import ClassEligibility as Eligibility
 from nighthawk.clock import minutes_between
-from simulations.scenario import Absence, Scenario, ShiftPattern
+from nighthawk.weekly import merge_pieces, pattern_pieces, subtract_piece
+from simulations.scenario import Absence, Scenario
 
 PRIORITIES = (Priority.STAT, Priority.URGENT, Priority.ROUTINE)  # index = priority rank
 # A reader may start a read expected to run this far past the end of the shift (hand-over).
@@ -125,60 +124,9 @@ def reader_stretches(scenario: Scenario, run_until: float) -> list[list[Stretch]
     for reader in scenario.radiologists:
         pieces: list[tuple[float, float]] = []
         for pattern in reader.shifts:
-            pieces.extend(_pattern_pieces(scenario.start, pattern, run_until))
-        merged = _merge(pieces)
+            pieces.extend(pattern_pieces(scenario.start, pattern, run_until))
+        merged = merge_pieces(pieces)
         for cut in absences.get(reader.id, []):
-            merged = _subtract(merged, cut)
+            merged = subtract_piece(merged, cut)
         result.append([Stretch(a, b) for a, b in merged if b > 0 and a < run_until])
     return result
-
-
-def _pattern_pieces(
-    start: datetime, pattern: ShiftPattern, run_until: float
-) -> list[tuple[float, float]]:
-    zone = ZoneInfo(pattern.timezone)
-    local_start = start.astimezone(zone)
-    first_day = local_start.date() - timedelta(days=1)  # yesterday's night shift may run on
-    days = math.ceil(run_until / (24 * 60)) + 2
-    pieces = []
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
-        if not pattern.runs_on(day):
-            continue
-        begin_local = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(
-            minutes=pattern.start_minute
-        )
-        # Wall-clock arithmetic: a 22:00-08:00 shift ends at 08:00 local even across DST.
-        end_naive = begin_local.replace(tzinfo=None) + timedelta(minutes=pattern.length_minutes)
-        end_local = end_naive.replace(tzinfo=zone)
-        begin = minutes_between(start, begin_local)
-        end = minutes_between(start, end_local)
-        if end > begin:
-            pieces.append((begin, end))
-    return pieces
-
-
-def _merge(pieces: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Overlapping or back-to-back pieces become one continuous stretch."""
-    merged: list[tuple[float, float]] = []
-    for begin, end in sorted(pieces):
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((begin, end))
-    return merged
-
-
-def _subtract(
-    stretches: list[tuple[float, float]], cut: tuple[float, float]
-) -> list[tuple[float, float]]:
-    out = []
-    for begin, end in stretches:
-        if end <= cut[0] or begin >= cut[1]:
-            out.append((begin, end))
-            continue
-        if begin < cut[0]:
-            out.append((begin, cut[0]))
-        if end > cut[1]:
-            out.append((cut[1], end))
-    return out
