@@ -35,8 +35,15 @@ def forecast_from_arrivals(scenario: Scenario) -> pd.DataFrame:
             rate = stream.per_hour * stream.multiplier(how % 24)
             if rate > 0:
                 rows.append(
-                    (stream.facility, stream.modality.value, stream.priority.value, subspecialty)
-                    + (how, rate, mean)
+                    (
+                        stream.facility,
+                        stream.modality.value,
+                        stream.priority.value,
+                        subspecialty,
+                        how,
+                        rate,
+                        mean,
+                    )
                 )
     return _combined(pd.DataFrame(rows, columns=FORECAST_COLUMNS))
 
@@ -66,8 +73,8 @@ def forecast_from_history(history: pd.DataFrame, scenario: Scenario) -> pd.DataF
         _minutes(recorded, facility, modality, means[modality])
         for facility, modality in zip(grouped["facility"], grouped["modality"], strict=True)
     ]
-    grouped["subspecialty"] = grouped["subspecialty"].astype(object).where(
-        grouped["subspecialty"].notna(), None
+    grouped["subspecialty"] = (
+        grouped["subspecialty"].astype(object).where(grouped["subspecialty"].notna(), None)
     )
     return _combined(grouped[FORECAST_COLUMNS])
 
@@ -93,8 +100,8 @@ def _combined(frame: pd.DataFrame) -> pd.DataFrame:
     keys = [*KEY_COLUMNS, "hour_of_week"]
     summed = frame.groupby(keys, dropna=False)[["studies_per_hour", "minutes"]].sum().reset_index()
     summed["read_minutes"] = summed["minutes"] / summed["studies_per_hour"]
-    summed["subspecialty"] = summed["subspecialty"].astype(object).where(
-        summed["subspecialty"].notna(), None
+    summed["subspecialty"] = (
+        summed["subspecialty"].astype(object).where(summed["subspecialty"].notna(), None)
     )
     return summed[FORECAST_COLUMNS].sort_values(keys, kind="stable").reset_index(drop=True)
 

@@ -1,0 +1,386 @@
+"""The coverage model in CP-SAT: which radiologist works which shift on which day.
+
+A boolean per allowed (reader, slot) *pair*. Hard, always: rest between shifts (two pairs of a
+reader closer than the minimum rest, or overlapping, exclude each other), shifts per planning
+week, consecutive nights. Coverage and capacity are elastic, so a roster always exists and the
+model says what it cannot cover:
+
+1. coverage: for each cell and class of demand, some eligible reader on shift, else an
+   "uncovered" indicator weighted by the cell's minutes;
+2. capacity: per cell, eligible readers' minutes at the target utilization cover the forecast,
+   else unmet minutes. The flow from readers to demand is not modelled with a variable per
+   reader, facility and hour (millions); Hall's condition is used instead, one inequality per
+   deficient set of demand, found by an exact max flow on each roster and added as a cut until
+   the model's unmet minutes equal the exact ones (a logic-based Benders loop);
+3. cost, fairness (the most nights and the most weekend shifts any reader works) and
+   preferences.
+
+The three are solved lexicographically in stages: each fixes its optimum (or the best found in
+its time share) as a bound for the next.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from nighthawk.planner.flow import FlowResult
+from nighthawk.planner.instance import Instance
+
+
+@dataclass(frozen=True)
+class PlanWeights:
+    """Stage 3's terms, in points; a shift's cost counts `cost` points per unit (rate x hours)."""
+
+    cost: int = 100
+    fairness: int = 300  # per night (and per weekend shift) of the busiest reader
+    preference: int = 120  # per shift of a template the reader does not prefer; avoided x2
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    time_limit: float = 60.0
+    workers: int = 4
+    deterministic: bool = False  # one worker and deterministic time: the same roster each run
+    seed: int = 0
+    soft: bool = True  # stage 3 (cost, fairness, preferences); off when only coverage matters
+    max_cut_rounds: int = 30
+
+
+@dataclass
+class Outcome:
+    chosen: np.ndarray  # pair ids in the roster
+    status: str
+    stages: dict[str, str] = field(default_factory=dict)
+    first_solution_seconds: float = math.nan
+    cut_rounds: int = 0
+
+
+class CoverageModel:
+    def __init__(self, instance: Instance, weights: PlanWeights | None = None) -> None:
+        self.instance = instance
+        self.weights = weights or PlanWeights()
+        self.model = cp_model.CpModel()
+        allowed = instance.allowed
+        self.pair_reader, self.pair_slot = (a.astype(np.int64) for a in np.nonzero(allowed))
+        self.x = [
+            self.model.NewBoolVar(f"x{r}_{k}")
+            for r, k in zip(self.pair_reader, self.pair_slot, strict=True)
+        ]
+        self._pair_index = {
+            (int(r), int(k)): p
+            for p, (r, k) in enumerate(zip(self.pair_reader, self.pair_slot, strict=True))
+        }
+        by_slot = defaultdict(list)
+        for p, k in enumerate(self.pair_slot):
+            by_slot[int(k)].append(p)
+        self.pairs_of_slot = {k: np.array(v, dtype=np.int64) for k, v in by_slot.items()}
+        self._labour_rules()
+        self.cell_pairs = [self._pairs_covering(c) for c in range(len(instance.cells))]
+        self.cap_scaled = instance.capacity_scaled
+        self.demand_scaled = instance.demand_scaled
+        self.structural: list[tuple[int, int]] = []  # (cell, node) nobody could ever cover
+        self._cuts: set[tuple[int, bytes]] = set()
+        self._coverage()
+        self._capacity()
+        self._soft_terms()
+
+    # ----- hard labour rules ---------------------------------------------------------------
+    def _labour_rules(self) -> None:
+        inst = self.instance
+        rules = inst.scenario.rules
+        rest = rules.min_rest_hours * 60
+        by_reader: dict[int, list[int]] = defaultdict(list)
+        for p, r in enumerate(self.pair_reader):
+            by_reader[int(r)].append(p)
+        self.pairs_of_reader = {r: np.array(v, dtype=np.int64) for r, v in by_reader.items()}
+        for r, pairs in by_reader.items():
+            # Shifts closer than the rest period exclude each other: their spans extended
+            # by the rest period overlap. That is an interval graph, so the maximal cliques
+            # are the shifts whose extended span holds a given start, and one at-most-one
+            # per clique is much tighter than a constraint per pair.
+            starts = np.array([inst.slots[self.pair_slot[p]].start for p in pairs])
+            ends = np.array([inst.slots[self.pair_slot[p]].end for p in pairs]) + rest
+            seen: set[tuple[int, ...]] = set()
+            for t in np.unique(starts):
+                clique = tuple(int(p) for p in np.array(pairs)[(starts <= t) & (t < ends)])
+                if len(clique) > 1 and clique not in seen:
+                    seen.add(clique)
+                    self.model.AddAtMostOne(self.x[p] for p in clique)
+            weeks: dict[int, list[int]] = defaultdict(list)
+            for p in pairs:
+                weeks[inst.slots[self.pair_slot[p]].week].append(p)
+            for members in weeks.values():
+                if len(members) > inst.max_per_week[r]:
+                    self.model.Add(sum(self.x[p] for p in members) <= int(inst.max_per_week[r]))
+            self._consecutive_nights(pairs, rules.max_consecutive_nights)
+
+    def _consecutive_nights(self, pairs: list[int], limit: int) -> None:
+        """No run of more than `limit` nights: any limit+1 consecutive dates hold at most
+        `limit` night shifts."""
+        inst = self.instance
+        nights: dict[int, list[int]] = defaultdict(list)
+        for p in pairs:
+            slot = inst.slots[self.pair_slot[p]]
+            if slot.night:
+                nights[slot.day.toordinal()].append(p)
+        for first in sorted(nights):
+            window = [p for d in range(first, first + limit + 1) for p in nights.get(d, [])]
+            if len(window) > limit:
+                self.model.Add(sum(self.x[p] for p in window) <= limit)
+
+    def _pairs_covering(self, cell: int) -> np.ndarray:
+        slots = np.flatnonzero(self.instance.covers[cell])
+        found = [self.pairs_of_slot[int(k)] for k in slots if int(k) in self.pairs_of_slot]
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+    # ----- coverage ------------------------------------------------------------------------
+    def _coverage(self) -> None:
+        inst = self.instance
+        weight: dict[bytes, int] = defaultdict(int)
+        members: dict[bytes, np.ndarray] = {}
+        for c in range(len(inst.cells)):
+            nodes = np.flatnonzero(inst.demand[c] > 0)
+            if nodes.size == 0:
+                continue
+            pairs = self.cell_pairs[c]
+            eligible = inst.until[nodes][:, self.pair_reader[pairs]] >= inst.cells[c, 1]
+            minutes = round(float(inst.cell_minutes[c]))
+            for row, node in enumerate(nodes):
+                ids = pairs[eligible[row]]
+                if ids.size == 0:
+                    self.structural.append((c, int(node)))
+                    continue
+                key = ids.tobytes()
+                weight[key] += minutes
+                members[key] = ids
+        self.uncovered_terms = []
+        for key, ids in members.items():
+            missing = self.model.NewBoolVar("g")
+            self.model.AddBoolOr([missing, *(self.x[p] for p in ids)])
+            self.uncovered_terms.append((missing, weight[key], ids))
+        self.coverage_objective = sum(w * g for g, w, _ in self.uncovered_terms)
+
+    # ----- capacity ------------------------------------------------------------------------
+    def _capacity(self) -> None:
+        self.demand_cells = np.flatnonzero(self.demand_scaled.sum(axis=1) > 0)
+        self.u: dict[int, cp_model.IntVar] = {}
+        for c in self.demand_cells:
+            total = int(self.demand_scaled[c].sum())
+            self.u[int(c)] = self.model.NewIntVar(0, total, f"u{c}")
+            nodes = np.flatnonzero(self.demand_scaled[c] > 0)
+            self._add_cut(int(c), np.ones(nodes.size, dtype=bool), nodes)
+        self.unmet_objective = sum(self.u.values())
+
+    def _add_cut(self, cell: int, chosen: np.ndarray, nodes: np.ndarray) -> bool:
+        """Hall's inequality for demand `nodes[chosen]` in `cell`; False if already there."""
+        inst = self.instance
+        subset = nodes[chosen]
+        key = (cell, np.sort(subset).tobytes())
+        if key in self._cuts:
+            return False
+        self._cuts.add(key)
+        pairs = self.cell_pairs[cell]
+        need = int(self.demand_scaled[cell, subset].sum())
+        if pairs.size:
+            eligible = (inst.until[subset][:, self.pair_reader[pairs]] >= inst.cells[cell, 1]).any(
+                axis=0
+            )
+            pairs = pairs[eligible]
+        capacity = self.cap_scaled[cell, self.pair_reader[pairs]]
+        self.model.Add(
+            sum(int(a) * self.x[p] for a, p in zip(capacity, pairs, strict=True) if a > 0)
+            + self.u[cell]
+            >= need
+        )
+        return True
+
+    def flows(self, chosen: np.ndarray) -> dict[int, tuple[np.ndarray, FlowResult]]:
+        """Per demand cell, the exact max flow of a roster: (demand nodes, result)."""
+        on = np.zeros(len(self.x), dtype=bool)
+        on[chosen] = True
+        result = {}
+        for c in self.demand_cells:
+            pairs = self.cell_pairs[c]
+            result[int(c)] = self.instance.cell_flow(int(c), self.pair_reader[pairs[on[pairs]]])
+        return result
+
+    def exact_unmet(self, chosen: np.ndarray) -> tuple[int, int]:
+        """A roster's exact unmet demand (scaled), after adding a Hall cut for every cell
+        where the model's inequalities understate it. Returns (unmet, new cuts)."""
+        total = added = 0
+        for c, (nodes, flow) in self.flows(chosen).items():
+            total += flow.unmet
+            if flow.unmet > 0 and self._add_cut(c, flow.hall_set, nodes):
+                added += 1
+        return total, added
+
+    # ----- soft terms ----------------------------------------------------------------------
+    def _soft_terms(self) -> None:
+        inst = self.instance
+        w = self.weights
+        readers = range(len(inst.reader_ids))
+        nights_max = self.model.NewIntVar(0, 7 * inst.weeks, "nights_max")
+        weekend_max = self.model.NewIntVar(0, 7 * inst.weeks, "weekend_max")
+        for r in readers:
+            pairs = self.pairs_of_reader.get(r, np.zeros(0, dtype=np.int64))
+            nights = [self.x[p] for p in pairs if inst.slots[self.pair_slot[p]].night]
+            weekends = [self.x[p] for p in pairs if inst.slots[self.pair_slot[p]].weekend]
+            if nights:
+                self.model.Add(sum(nights) <= nights_max)
+            if weekends:
+                self.model.Add(sum(weekends) <= weekend_max)
+        terms = []
+        for p, (r, k) in enumerate(zip(self.pair_reader, self.pair_slot, strict=True)):
+            points = round(inst.slots[k].cost * w.cost) + w.preference * int(inst.preference[r, k])
+            terms.append(points * self.x[p])
+        self.soft_objective = sum(terms) + w.fairness * (nights_max + weekend_max)
+
+    # ----- solving -------------------------------------------------------------------------
+    def pair_ids(self, roster: list[tuple[int, int]]) -> np.ndarray:
+        """Pair ids of a (reader, slot) roster; pairs the model does not allow are dropped."""
+        found = [self._pair_index.get((r, k)) for r, k in roster]
+        return np.array([p for p in found if p is not None], dtype=np.int64)
+
+    def roster(self, chosen: np.ndarray) -> list[tuple[int, int]]:
+        return [(int(self.pair_reader[p]), int(self.pair_slot[p])) for p in chosen]
+
+    def solve(
+        self,
+        settings: SolveSettings,
+        hint: np.ndarray | None = None,
+        *,
+        started: float | None = None,
+    ) -> Outcome:
+        """Run the stages within the time limit; `started` is when the caller's clock for
+        "time to the first roster" began (default: now)."""
+        started = started if started is not None else time.perf_counter()
+        deadline = time.perf_counter() + settings.time_limit
+        outcome = Outcome(
+            chosen=np.asarray(hint if hint is not None else [], dtype=np.int64), status="HINT"
+        )
+        shares = (0.25, 0.35, 0.40) if settings.soft else (0.4, 0.6, 0.0)
+
+        # Stage 1: coverage.
+        found = self._run(
+            settings,
+            self.coverage_objective,
+            shares[0] * settings.time_limit,
+            outcome.chosen,
+            started,
+            outcome,
+        )
+        if found is not None:
+            outcome.chosen = found
+        coverage = self._coverage_of(outcome.chosen)
+        self.model.Add(self.coverage_objective <= coverage)
+
+        # Stage 2: capacity, with cuts until the model agrees with the exact flow.
+        budget_end = time.perf_counter() + shares[1] * settings.time_limit
+        outcome.chosen = self._with_cuts(
+            settings, self.unmet_objective, budget_end, outcome, "capacity"
+        )
+        unmet, _ = self.exact_unmet(outcome.chosen)
+        self.model.Add(self.unmet_objective <= unmet)
+
+        # Stage 3: cost, fairness, preferences under both bounds.
+        if settings.soft:
+            outcome.chosen = self._with_cuts(
+                settings, self.soft_objective, deadline, outcome, "soft", bound=unmet
+            )
+        outcome.status = (
+            "OPTIMAL" if all(s == "OPTIMAL" for s in outcome.stages.values()) else "FEASIBLE"
+        )
+        return outcome
+
+    def _with_cuts(
+        self,
+        settings: SolveSettings,
+        objective: cp_model.LinearExprT,
+        budget_end: float,
+        outcome: Outcome,
+        stage: str,
+        bound: int | None = None,
+    ) -> np.ndarray:
+        """Solve, check the roster's exact unmet demand, add the cuts it violates, repeat.
+        A roster is accepted only once its exact unmet demand is within the bound."""
+        best = outcome.chosen
+        for _ in range(settings.max_cut_rounds):
+            remaining = budget_end - time.perf_counter()
+            if remaining <= 0.05:
+                break
+            found = self._run(settings, objective, remaining, best, None, outcome, stage=stage)
+            if found is None:
+                break
+            unmet, added = self.exact_unmet(found)
+            outcome.cut_rounds += 1
+            if bound is None or unmet <= bound:
+                best = found
+            if added == 0:
+                break
+            outcome.stages[stage] = "FEASIBLE"  # the optimum was over too few cuts
+        return best
+
+    def _run(
+        self,
+        settings: SolveSettings,
+        objective: cp_model.LinearExprT,
+        seconds: float,
+        hint: np.ndarray,
+        started: float | None,
+        outcome: Outcome,
+        stage: str = "coverage",
+    ) -> np.ndarray | None:
+        self.model.Minimize(objective)
+        self._hint(hint)
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        if settings.deterministic:
+            params.num_workers = 1
+            params.max_deterministic_time = max(0.05, seconds)
+        else:
+            params.num_workers = settings.workers
+            params.max_time_in_seconds = max(0.05, seconds)
+        params.random_seed = settings.seed
+        callback = _FirstSolution(started) if started is not None else None
+        status = solver.Solve(self.model, callback) if callback else solver.Solve(self.model)
+        if callback is not None and callback.at is not None:
+            outcome.first_solution_seconds = callback.at
+        outcome.stages[stage] = solver.StatusName(status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        values = np.array([solver.BooleanValue(v) for v in self.x], dtype=bool)
+        return np.flatnonzero(values)
+
+    def _hint(self, chosen: np.ndarray) -> None:
+        self.model.ClearHints()
+        on = np.zeros(len(self.x), dtype=bool)
+        on[chosen] = True
+        for p, var in enumerate(self.x):
+            self.model.AddHint(var, bool(on[p]))
+        for g, _, ids in self.uncovered_terms:
+            self.model.AddHint(g, not on[ids].any())
+        flows = self.flows(chosen)
+        for c, var in self.u.items():
+            self.model.AddHint(var, flows[c][1].unmet)
+
+    def _coverage_of(self, chosen: np.ndarray) -> int:
+        on = np.zeros(len(self.x), dtype=bool)
+        on[chosen] = True
+        return sum(w for _, w, ids in self.uncovered_terms if not on[ids].any())
+
+
+class _FirstSolution(cp_model.CpSolverSolutionCallback):
+    def __init__(self, started: float) -> None:
+        super().__init__()
+        self.started = started
+        self.at: float | None = None
+
+    def on_solution_callback(self) -> None:
+        if self.at is None:
+            self.at = time.perf_counter() - self.started

@@ -1,0 +1,166 @@
+"""Plan a roster: forecast, compile, solve (greedy first, then CP-SAT), evaluate, explain.
+
+`plan(scenario)` is the one entry point the CLI, the service and the benchmark share.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from models.scenario import Scenario
+from nighthawk.planner.demand import forecast_from_arrivals, forecast_from_history
+from nighthawk.planner.evaluate import Evaluation, Roster, evaluate
+from nighthawk.planner.gaps import find_gaps
+from nighthawk.planner.greedy import greedy_roster
+from nighthawk.planner.instance import Instance, build_instance
+from nighthawk.planner.model import CoverageModel, PlanWeights, SolveSettings
+from nighthawk.planner.recommend import recommend
+from nighthawk.planner.result import PlanMetrics, PlanResult, RosterShift
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    weeks: int | None = None  # default: the scenario's days, in whole weeks
+    time_limit: float = 60.0
+    deterministic: bool = False
+    workers: int = 4
+    recommendations: int = 10  # how many to report (0: skip)
+    verify: int = 12  # how many estimates to verify by re-solving
+    verify_seconds: float | None = None  # per re-solve; default a share of the time limit
+    weights: PlanWeights = field(default_factory=PlanWeights)
+
+
+def plan_weeks(scenario: Scenario, options: PlanOptions) -> int:
+    return options.weeks or max(1, round(scenario.days / 7))
+
+
+def forecast(scenario: Scenario, history: pd.DataFrame | None) -> pd.DataFrame:
+    """From the history of studies when there is one, else from the arrival streams."""
+    if history is not None:
+        return forecast_from_history(history, scenario)
+    return forecast_from_arrivals(scenario)
+
+
+def plan(
+    scenario: Scenario, options: PlanOptions | None = None, *, history: pd.DataFrame | None = None
+) -> PlanResult:
+    options = options or PlanOptions()
+    started = time.perf_counter()
+    demand = forecast(scenario, history)
+    instance = build_instance(scenario, demand, plan_weeks(scenario, options))
+    settings = SolveSettings(
+        time_limit=options.time_limit,
+        workers=options.workers,
+        deterministic=options.deterministic,
+    )
+    roster, status, stages, first = solve_roster(instance, settings, options.weights)
+    evaluation = evaluate(instance, roster)
+    gaps = find_gaps(instance, evaluation, proven=status == "OPTIMAL")
+    recommendations = []
+    if options.recommendations > 0 and (evaluation.uncovered_hours > 0 or gaps):
+        # Deterministic, so the control and each candidate get the same search effort.
+        verify_settings = replace(
+            settings,
+            soft=False,
+            deterministic=True,
+            time_limit=options.verify_seconds or _verify_seconds(options),
+        )
+        recommendations = recommend(
+            instance,
+            evaluation,
+            roster,
+            lambda changed, current: _resolve(changed, current, verify_settings, options.weights),
+            limit=options.recommendations,
+            verify=options.verify,
+        )
+    metrics = _metrics(instance, roster, evaluation, gaps, status, stages, first, started)
+    return PlanResult(
+        shifts=roster_shifts(instance, roster),
+        coverage=evaluation.coverage,
+        gaps=gaps,
+        recommendations=recommendations,
+        metrics=metrics,
+        forecast=demand,
+    )
+
+
+def solve_roster(
+    instance: Instance, settings: SolveSettings, weights: PlanWeights | None = None
+) -> tuple[Roster, str, dict[str, str], float]:
+    """(roster, status, per-stage status, seconds to the first roster) — greedy, then CP-SAT
+    from the greedy roster."""
+    started = time.perf_counter()
+    baseline = greedy_roster(instance)
+    model = CoverageModel(instance, weights)
+    outcome = model.solve(settings, model.pair_ids(baseline), started=started)
+    return (
+        model.roster(outcome.chosen),
+        outcome.status,
+        outcome.stages,
+        outcome.first_solution_seconds,
+    )
+
+
+def _resolve(
+    instance: Instance, current: Roster, settings: SolveSettings, weights: PlanWeights
+) -> tuple[Roster, Evaluation]:
+    model = CoverageModel(instance, weights)
+    outcome = model.solve(settings, model.pair_ids(current))
+    roster = model.roster(outcome.chosen)
+    return roster, evaluate(instance, roster)
+
+
+def _verify_seconds(options: PlanOptions) -> float:
+    return max(2.0, min(20.0, options.time_limit / 6))
+
+
+def roster_shifts(instance: Instance, roster: Roster) -> list[RosterShift]:
+    shifts = [
+        RosterShift(
+            radiologist=instance.reader_ids[r],
+            template=instance.templates[instance.slots[k].template].id,
+            start=instance.at(instance.slots[k].start),
+            end=instance.at(instance.slots[k].end),
+            timezone=instance.templates[instance.slots[k].template].timezone,
+        )
+        for r, k in roster
+    ]
+    return sorted(shifts, key=lambda s: (s.start, s.radiologist))
+
+
+def _metrics(
+    instance: Instance,
+    roster: Roster,
+    evaluation: Evaluation,
+    gaps: list,
+    status: str,
+    stages: dict[str, str],
+    first: float,
+    started: float,
+) -> PlanMetrics:
+    slots = [instance.slots[k] for _, k in roster]
+    readers = np.array([r for r, _ in roster], dtype=np.int64)
+    nights = np.bincount(readers[[s.night for s in slots]], minlength=len(instance.reader_ids))
+    weekends = np.bincount(readers[[s.weekend for s in slots]], minlength=len(instance.reader_ids))
+    misses = sum(int(instance.preference[r, k] > 0) for r, k in roster)
+    return PlanMetrics(
+        status=status,
+        weeks=instance.weeks,
+        shifts=len(roster),
+        cost=round(sum(s.cost for s in slots), 2),
+        uncovered_hours=round(evaluation.uncovered_hours, 2),
+        unmet_minutes=round(evaluation.unmet_minutes, 1),
+        demand_minutes=round(evaluation.demand_minutes, 1),
+        max_nights=int(nights.max(initial=0)),
+        max_weekend_shifts=int(weekends.max(initial=0)),
+        preference_misses=misses,
+        structural_uncovered_hours=round(sum(g.hours for g in gaps if g.kind == "structural"), 2),
+        first_solution_seconds=round(first, 3) if math.isfinite(first) else float("nan"),
+        seconds=round(time.perf_counter() - started, 2),
+        stages=stages,
+    )
