@@ -202,6 +202,49 @@ def simulate(
         fail(str(error))
 
 
+@app.command()
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario with shift_templates, YAML or JSON.")],
+    weeks: Annotated[
+        int | None, typer.Option(help="Weeks to plan (default: the scenario's days).")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds for the roster search (verifying adds more).")
+    ] = 60.0,
+    out: Annotated[Path, typer.Option(help="Directory for the outputs.")] = Path("plan"),
+    simulate: Annotated[
+        int, typer.Option(help="Simulate the planned roster this many replications.")
+    ] = 0,
+    policy: Annotated[str, typer.Option(help="Dispatch policy for --simulate.")] = "pull",
+    seed: Annotated[int, typer.Option(help="Root seed of --simulate.")] = 0,
+    recommendations: Annotated[
+        int, typer.Option(help="How many verified license/credential recommendations.")
+    ] = 10,
+    deterministic: Annotated[
+        bool, typer.Option(help="One worker, deterministic time: the same roster every run.")
+    ] = False,
+) -> None:
+    """Plan shift rosters that cover every facility every hour at least cost: roster.csv,
+    planned.yaml, coverage.csv/png, gaps.md, recommendations.csv, report.md."""
+    from nighthawk.planner.command import OptionError, PlanCommand, ScenarioError, run
+
+    try:
+        command = PlanCommand(
+            scenario=scenario,
+            out=out,
+            weeks=weeks,
+            time_limit=time_limit,
+            simulate=simulate,
+            policy=policy,
+            seed=seed,
+            recommendations=recommendations,
+            deterministic=deterministic,
+        )
+        run(command, Console())
+    except (OptionError, ScenarioError) as error:
+        fail(str(error))
+
+
 token_app = typer.Typer(help="Named API tokens (stored hashed).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

@@ -45,7 +45,7 @@ class PlanWeights:
 @dataclass(frozen=True)
 class SolveSettings:
     time_limit: float = 60.0
-    workers: int = 4
+    workers: int = 8  # CP-SAT's portfolio: fewer misses the subsolvers that prove optima
     deterministic: bool = False  # one worker and deterministic time: the same roster each run
     seed: int = 0
     soft: bool = True  # stage 3 (cost, fairness, preferences); off when only coverage matters
@@ -342,6 +342,8 @@ class CoverageModel:
         params = solver.parameters
         if settings.deterministic:
             params.num_workers = 1
+            # Alone, the worker needs the full linear relaxation to prove coverage optima.
+            params.linearization_level = 2
             params.max_deterministic_time = max(0.05, seconds)
         else:
             params.num_workers = settings.workers

@@ -28,7 +28,7 @@ class PlanOptions:
     weeks: int | None = None  # default: the scenario's days, in whole weeks
     time_limit: float = 60.0
     deterministic: bool = False
-    workers: int = 4
+    workers: int = 8
     recommendations: int = 10  # how many to report (0: skip)
     verify: int = 12  # how many estimates to verify by re-solving
     verify_seconds: float | None = None  # per re-solve; default a share of the time limit
@@ -60,7 +60,7 @@ def plan(
     )
     roster, status, stages, first = solve_roster(instance, settings, options.weights)
     evaluation = evaluate(instance, roster)
-    gaps = find_gaps(instance, evaluation, proven=status == "OPTIMAL")
+    gaps = find_gaps(instance, evaluation, proven=stages.get("coverage") == "OPTIMAL")
     recommendations = []
     if options.recommendations > 0 and (evaluation.uncovered_hours > 0 or gaps):
         # Deterministic, so the control and each candidate get the same search effort.
