@@ -112,8 +112,8 @@ class Window(Strict):
 class Preferences(Strict):
     """Shift templates a radiologist would rather work, or rather not."""
 
-    prefers: Annotated[list[Identifier], UniqueList, Field(default_factory=list)]
-    avoids: Annotated[list[Identifier], UniqueList, Field(default_factory=list)]
+    prefers: Annotated[list[Identifier], UniqueList] = Field(default_factory=list)
+    avoids: Annotated[list[Identifier], UniqueList] = Field(default_factory=list)
 
 
 class RadiologistSpec(RadiologistProfile):

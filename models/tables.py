@@ -196,6 +196,39 @@ class JobLeaseRow(SQLModel, table=True):
     expires_at: datetime = _utc_column(nullable=False)
 
 
+
+class PlanStatus(StrEnum):
+    """queued -> running -> done, or failed (with a one-line error)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PlanRow(SQLModel, table=True):
+    """A coverage-planning job: the request, and once solved the roster and its coverage.
+
+    `runner` names the job lease of the process that owns the job; a queued or running plan
+    whose runner's lease has lapsed was left behind by a process that died.
+    """
+
+    __tablename__ = "plan"
+    __table_args__ = (Index("ix_plan_status", "status"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    status: str = Field(max_length=16)
+    created_at: datetime = _utc_column(nullable=False)
+    created_by: str = Field(max_length=128)
+    runner: str | None = Field(default=None, max_length=64)
+    started_at: datetime | None = _utc_column()
+    finished_at: datetime | None = _utc_column()
+    error: str | None = Field(default=None, max_length=1000)
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    published_at: datetime | None = _utc_column()
+    published_by: str | None = Field(default=None, max_length=128)
+
 # Core handles on the tables, typed as SQLAlchemy columns: service code writes
 # `STUDY.c.status.in_(...)` and type-checks, where `StudyRow.status` is typed as a str.
 FACILITY: Table = FacilityRow.__table__  # type: ignore[attr-defined]
@@ -206,3 +239,4 @@ AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
 TOKEN: Table = TokenRow.__table__  # type: ignore[attr-defined]
 PRACTICE_STATE: Table = PracticeStateRow.__table__  # type: ignore[attr-defined]
 JOB_LEASE: Table = JobLeaseRow.__table__  # type: ignore[attr-defined]
+PLAN: Table = PlanRow.__table__  # type: ignore[attr-defined]

@@ -87,7 +87,7 @@ def explain(inst: Instance, cell: int, node: int, *, proven: bool) -> tuple[str,
     candidates = np.flatnonzero(eligible & on_possible)
     if candidates.size == 0:
         excuses = [
-            f"{inst.reader_ids[r]} {_excuse(inst, r, cell)}" for r in np.flatnonzero(eligible)
+            f"{inst.reader_ids[r]} {_excuse(inst, int(r), cell)}" for r in np.flatnonzero(eligible)
         ]
         return "structural", f"nobody {who} is available then ({_listed(excuses)})"
     names = [inst.reader_ids[r] for r in candidates]

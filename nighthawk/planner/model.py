@@ -69,7 +69,7 @@ class CoverageModel:
         allowed = instance.allowed
         self.pair_reader, self.pair_slot = (a.astype(np.int64) for a in np.nonzero(allowed))
         self.x = [
-            self.model.NewBoolVar(f"x{r}_{k}")
+            self.model.new_bool_var(f"x{r}_{k}")
             for r, k in zip(self.pair_reader, self.pair_slot, strict=True)
         ]
         self._pair_index = {
@@ -96,10 +96,11 @@ class CoverageModel:
         rules = inst.scenario.rules
         rest = rules.min_rest_hours * 60
         by_reader: dict[int, list[int]] = defaultdict(list)
-        for p, r in enumerate(self.pair_reader):
-            by_reader[int(r)].append(p)
+        for p, reader in enumerate(self.pair_reader.tolist()):
+            by_reader[reader].append(p)
         self.pairs_of_reader = {r: np.array(v, dtype=np.int64) for r, v in by_reader.items()}
         for r, pairs in by_reader.items():
+            limit = int(inst.max_per_week[r])
             # Shifts closer than the rest period exclude each other: their spans extended
             # by the rest period overlap. That is an interval graph, so the maximal cliques
             # are the shifts whose extended span holds a given start, and one at-most-one
@@ -111,13 +112,13 @@ class CoverageModel:
                 clique = tuple(int(p) for p in np.array(pairs)[(starts <= t) & (t < ends)])
                 if len(clique) > 1 and clique not in seen:
                     seen.add(clique)
-                    self.model.AddAtMostOne(self.x[p] for p in clique)
+                    self.model.add_at_most_one(self.x[p] for p in clique)
             weeks: dict[int, list[int]] = defaultdict(list)
             for p in pairs:
                 weeks[inst.slots[self.pair_slot[p]].week].append(p)
             for members in weeks.values():
-                if len(members) > inst.max_per_week[r]:
-                    self.model.Add(sum(self.x[p] for p in members) <= int(inst.max_per_week[r]))
+                if len(members) > limit:
+                    self.model.add(sum(self.x[p] for p in members) <= limit)
             self._consecutive_nights(pairs, rules.max_consecutive_nights)
 
     def _consecutive_nights(self, pairs: list[int], limit: int) -> None:
@@ -132,7 +133,7 @@ class CoverageModel:
         for first in sorted(nights):
             window = [p for d in range(first, first + limit + 1) for p in nights.get(d, [])]
             if len(window) > limit:
-                self.model.Add(sum(self.x[p] for p in window) <= limit)
+                self.model.add(sum(self.x[p] for p in window) <= limit)
 
     def _pairs_covering(self, cell: int) -> np.ndarray:
         slots = np.flatnonzero(self.instance.covers[cell])
@@ -161,8 +162,8 @@ class CoverageModel:
                 members[key] = ids
         self.uncovered_terms = []
         for key, ids in members.items():
-            missing = self.model.NewBoolVar("g")
-            self.model.AddBoolOr([missing, *(self.x[p] for p in ids)])
+            missing = self.model.new_bool_var("g")
+            self.model.add_bool_or([missing, *(self.x[p] for p in ids)])
             self.uncovered_terms.append((missing, weight[key], ids))
         self.coverage_objective = sum(w * g for g, w, _ in self.uncovered_terms)
 
@@ -172,7 +173,7 @@ class CoverageModel:
         self.u: dict[int, cp_model.IntVar] = {}
         for c in self.demand_cells:
             total = int(self.demand_scaled[c].sum())
-            self.u[int(c)] = self.model.NewIntVar(0, total, f"u{c}")
+            self.u[int(c)] = self.model.new_int_var(0, total, f"u{c}")
             nodes = np.flatnonzero(self.demand_scaled[c] > 0)
             self._add_cut(int(c), np.ones(nodes.size, dtype=bool), nodes)
         self.unmet_objective = sum(self.u.values())
@@ -193,7 +194,7 @@ class CoverageModel:
             )
             pairs = pairs[eligible]
         capacity = self.cap_scaled[cell, self.pair_reader[pairs]]
-        self.model.Add(
+        self.model.add(
             sum(int(a) * self.x[p] for a, p in zip(capacity, pairs, strict=True) if a > 0)
             + self.u[cell]
             >= need
@@ -225,18 +226,20 @@ class CoverageModel:
         inst = self.instance
         w = self.weights
         readers = range(len(inst.reader_ids))
-        nights_max = self.model.NewIntVar(0, 7 * inst.weeks, "nights_max")
-        weekend_max = self.model.NewIntVar(0, 7 * inst.weeks, "weekend_max")
+        nights_max = self.model.new_int_var(0, 7 * inst.weeks, "nights_max")
+        weekend_max = self.model.new_int_var(0, 7 * inst.weeks, "weekend_max")
         for r in readers:
             pairs = self.pairs_of_reader.get(r, np.zeros(0, dtype=np.int64))
             nights = [self.x[p] for p in pairs if inst.slots[self.pair_slot[p]].night]
             weekends = [self.x[p] for p in pairs if inst.slots[self.pair_slot[p]].weekend]
             if nights:
-                self.model.Add(sum(nights) <= nights_max)
+                self.model.add(sum(nights) <= nights_max)
             if weekends:
-                self.model.Add(sum(weekends) <= weekend_max)
+                self.model.add(sum(weekends) <= weekend_max)
         terms = []
-        for p, (r, k) in enumerate(zip(self.pair_reader, self.pair_slot, strict=True)):
+        for p, (r, k) in enumerate(
+            zip(self.pair_reader.tolist(), self.pair_slot.tolist(), strict=True)
+        ):
             points = round(inst.slots[k].cost * w.cost) + w.preference * int(inst.preference[r, k])
             terms.append(points * self.x[p])
         self.soft_objective = sum(terms) + w.fairness * (nights_max + weekend_max)
@@ -278,7 +281,7 @@ class CoverageModel:
         if found is not None:
             outcome.chosen = found
         coverage = self._coverage_of(outcome.chosen)
-        self.model.Add(self.coverage_objective <= coverage)
+        self.model.add(self.coverage_objective <= coverage)
 
         # Stage 2: capacity, with cuts until the model agrees with the exact flow.
         budget_end = time.perf_counter() + shares[1] * settings.time_limit
@@ -286,7 +289,7 @@ class CoverageModel:
             settings, self.unmet_objective, budget_end, outcome, "capacity"
         )
         unmet, _ = self.exact_unmet(outcome.chosen)
-        self.model.Add(self.unmet_objective <= unmet)
+        self.model.add(self.unmet_objective <= unmet)
 
         # Stage 3: cost, fairness, preferences under both bounds.
         if settings.soft:
@@ -336,7 +339,7 @@ class CoverageModel:
         outcome: Outcome,
         stage: str = "coverage",
     ) -> np.ndarray | None:
-        self.model.Minimize(objective)
+        self.model.minimize(objective)
         self._hint(hint)
         solver = cp_model.CpSolver()
         params = solver.parameters
@@ -350,26 +353,26 @@ class CoverageModel:
             params.max_time_in_seconds = max(0.05, seconds)
         params.random_seed = settings.seed
         callback = _FirstSolution(started) if started is not None else None
-        status = solver.Solve(self.model, callback) if callback else solver.Solve(self.model)
+        status = solver.solve(self.model, callback) if callback else solver.solve(self.model)
         if callback is not None and callback.at is not None:
             outcome.first_solution_seconds = callback.at
-        outcome.stages[stage] = solver.StatusName(status)
+        outcome.stages[stage] = solver.status_name(status)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        values = np.array([solver.BooleanValue(v) for v in self.x], dtype=bool)
+        values = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
         return np.flatnonzero(values)
 
     def _hint(self, chosen: np.ndarray) -> None:
-        self.model.ClearHints()
+        self.model.clear_hints()
         on = np.zeros(len(self.x), dtype=bool)
         on[chosen] = True
         for p, var in enumerate(self.x):
-            self.model.AddHint(var, bool(on[p]))
+            self.model.add_hint(var, bool(on[p]))
         for g, _, ids in self.uncovered_terms:
-            self.model.AddHint(g, not on[ids].any())
+            self.model.add_hint(g, not on[ids].any())
         flows = self.flows(chosen)
         for c, var in self.u.items():
-            self.model.AddHint(var, flows[c][1].unmet)
+            self.model.add_hint(var, flows[c][1].unmet)
 
     def _coverage_of(self, chosen: np.ndarray) -> int:
         on = np.zeros(len(self.x), dtype=bool)
