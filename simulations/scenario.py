@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import pandas as pd
-import yaml
 
 from models.scenario import (  # noqa: F401  (re-exported: the simulator's vocabulary)
     MAX_DAYS,
@@ -28,55 +23,7 @@ from models.scenario import (  # noqa: F401  (re-exported: the simulator's vocab
     parse_scenario,
 )
 from nighthawk.records import read_studies_csv
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario from YAML or JSON (by extension; YAML otherwise)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read ({error.strerror or error})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not UTF-8 text") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, _Loader)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        problem = _first_line(error)
-        raise ScenarioError(f"{path}: not valid {_format_name(path)} ({problem})") from None
-    scenario = parse_scenario(data, source=str(path))
-    # A trace or history is named relative to the scenario that uses it, wherever the CLI runs.
-    relative = {
-        name: str(path.parent / value)
-        for name in ("trace", "history")
-        if (value := getattr(scenario, name)) is not None and not Path(value).is_absolute()
-    }
-    return scenario.model_copy(update=relative) if relative else scenario
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML (libyaml's parser where installed: a national scenario loads 5x faster)
-    without 1.1's base-60 integers, so `start: 22:00` stays the text "22:00" (the safe
-    loader would read it as 1320, while `08:00` stays text)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rule) for tag, rule in rules if tag != "tag:yaml.org,2002:int"]
-    for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-
-
-def _format_name(path: Path) -> str:
-    return "JSON" if path.suffix.lower() == ".json" else "YAML"
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+from nighthawk.scenario_files import load_scenario, read_scenario  # noqa: F401
 
 
 def load_trace(scenario: Scenario) -> pd.DataFrame:
