@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import select
 
 from api.errors import PROBLEM_RESPONSES, BodySizeLimit, CatchAll, install_error_handlers
-from api.routes import facilities, health, radiologists, reports, shifts, studies
+from api.routes import facilities, health, plans, radiologists, reports, shifts, studies
 from api.runtime import Runtime
 from models.tables import STUDY, Role, StudyStatus
 from nighthawk.service.assignment import AssignmentService
@@ -20,6 +20,7 @@ from nighthawk.service.auth import TokenVerifier, ensure_token
 from nighthawk.service.clock import Clock, SystemClock
 from nighthawk.service.db import make_engine, migrate, read_transaction
 from nighthawk.service.jobs import Jobs, JobSettings, Lease
+from nighthawk.service.plans import PlanService
 from nighthawk.service.roster import RosterService
 from nighthawk.service.settings import ServiceSettings
 
@@ -41,6 +42,7 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         finally:
             if runtime.jobs is not None:
                 runtime.jobs.shutdown()
+            runtime.plans.shutdown()
             runtime.engine.dispose()
 
     app = FastAPI(
@@ -50,7 +52,7 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
-    for module in (facilities, radiologists, shifts, studies, reports, health):
+    for module in (facilities, radiologists, shifts, studies, reports, plans, health):
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -68,7 +70,9 @@ def start_runtime(settings: ServiceSettings, clock: Clock) -> Runtime:
         )
     assignments = AssignmentService(engine, clock)
     roster = RosterService(assignments)
-    runtime = Runtime(settings, engine, clock, assignments, roster, TokenVerifier(engine))
+    plans = PlanService(engine, clock, assignments)
+    plans.recover()  # plans a stopped server left queued or running are failed, not lost
+    runtime = Runtime(settings, engine, clock, assignments, roster, TokenVerifier(engine), plans)
     feed = None
     if settings.demo:
         feed = _start_demo(runtime)

@@ -30,6 +30,8 @@ class Permission(StrEnum):
     SLA_READ = "sla:read"
     COVERAGE_READ = "coverage:read"
     AUDIT_READ = "audit:read"
+    PLAN_READ = "plan:read"
+    PLAN_WRITE = "plan:write"
 
 
 _EVERYONE_BUT_SITE = {Role.ADMIN, Role.COVERAGE_MANAGER, Role.WORKLIST, Role.ANALYST}
@@ -45,6 +47,8 @@ GRANTS: dict[Permission, set[Role]] = {
     Permission.SLA_READ: {*_EVERYONE_BUT_SITE, Role.SITE},
     Permission.COVERAGE_READ: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.ANALYST},
     Permission.AUDIT_READ: {Role.ADMIN},
+    Permission.PLAN_READ: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.ANALYST},
+    Permission.PLAN_WRITE: {Role.ADMIN, Role.COVERAGE_MANAGER},
 }
 
 bearer = HTTPBearer(auto_error=False, description="A named nighthawk token: `nh_...`")
@@ -91,3 +95,5 @@ CanReadWorklist = Annotated[Principal, Depends(require(Permission.WORKLIST_READ)
 CanReadSla = Annotated[Principal, Depends(require(Permission.SLA_READ))]
 CanReadCoverage = Annotated[Principal, Depends(require(Permission.COVERAGE_READ))]
 CanReadAudit = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
+CanReadPlans = Annotated[Principal, Depends(require(Permission.PLAN_READ))]
+CanWritePlans = Annotated[Principal, Depends(require(Permission.PLAN_WRITE))]

@@ -10,6 +10,7 @@ from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import TokenVerifier
 from nighthawk.service.clock import Clock
 from nighthawk.service.jobs import Jobs
+from nighthawk.service.plans import PlanService
 from nighthawk.service.roster import RosterService
 from nighthawk.service.settings import ServiceSettings
 
@@ -22,4 +23,5 @@ class Runtime:
     assignments: AssignmentService
     roster: RosterService
     tokens: TokenVerifier
+    plans: PlanService
     jobs: Jobs | None = None

@@ -196,7 +196,6 @@ class JobLeaseRow(SQLModel, table=True):
     expires_at: datetime = _utc_column(nullable=False)
 
 
-
 class PlanStatus(StrEnum):
     """queued -> running -> done, or failed (with a one-line error)."""
 
@@ -228,6 +227,7 @@ class PlanRow(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     published_at: datetime | None = _utc_column()
     published_by: str | None = Field(default=None, max_length=128)
+
 
 # Core handles on the tables, typed as SQLAlchemy columns: service code writes
 # `STUDY.c.status.in_(...)` and type-checks, where `StudyRow.status` is typed as a str.

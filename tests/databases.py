@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from nighthawk.service.db import make_engine, migrate
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-_TABLES = ("audit", "study", "shift", "radiologist", "facility", "api_token", "job_lease")
+_TABLES = ("audit", "study", "shift", "radiologist", "facility", "api_token", "job_lease", "plan")
 
 
 def postgres_admin_url() -> str:

@@ -104,6 +104,34 @@ def _new_accession(p: Practice) -> tuple[str, Body]:
     return "/v1/studies", study_body(f"AUTHZ-POST-{next(p.accessions)}")
 
 
+def _plan_body() -> dict[str, Any]:
+    return {
+        "start": "2031-01-06T00:00:00Z",
+        "shift_templates": [
+            {"id": "am", "start": "00:00", "end": "12:00", "timezone": "UTC"},
+            {"id": "pm", "start": "12:00", "end": "24:00", "timezone": "UTC"},
+        ],
+        "arrivals": [{"facility": "fac-1", "modality": "CT", "priority": "STAT", "per_hour": 1}],
+        "time_limit": 1,
+        "recommendations": 0,
+    }
+
+
+def _plan(p: Practice) -> tuple[str, Body]:
+    plan = check(p.admin.post("/v1/plans", json=_plan_body()), 202)
+    return f"/v1/plans/{plan['id']}", None
+
+
+def _done_plan(p: Practice) -> tuple[str, Body]:
+    """A plan solved and not yet published, so publishing it can succeed."""
+    path, _ = _plan(p)
+    deadline = time.monotonic() + 60
+    while check(p.admin.get(path), 200)["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, f"{path} not solved in 60 s"
+        time.sleep(0.1)
+    return f"{path}/publish", None
+
+
 def fixed(path: str, body: Body = None) -> Callable[[Practice], tuple[str, Body]]:
     return lambda _: (path, body)
 
@@ -180,6 +208,9 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/sla", Permission.SLA_READ, fixed("/v1/sla")),
     Endpoint("GET", "/v1/coverage", Permission.COVERAGE_READ, fixed("/v1/coverage")),
     Endpoint("GET", "/v1/audit", Permission.AUDIT_READ, fixed("/v1/audit?limit=5")),
+    Endpoint("POST", "/v1/plans", Permission.PLAN_WRITE, fixed("/v1/plans", _plan_body())),
+    Endpoint("GET", "/v1/plans/{plan_id}", Permission.PLAN_READ, _plan),
+    Endpoint("POST", "/v1/plans/{plan_id}/publish", Permission.PLAN_WRITE, _done_plan),
     Endpoint("GET", "/healthz", None, fixed("/healthz")),
 ]
 # Served by FastAPI itself, outside the schema; open to anyone.
