@@ -88,7 +88,7 @@ def _local_hour_of_week(frame: pd.DataFrame, zones: dict[str, str]) -> pd.Series
     result = pd.Series(0, index=frame.index, dtype=np.int64)
     for facility, rows in frame.groupby("facility").groups.items():
         local = frame.loc[rows, "arrived_at"].dt.tz_convert(zones[str(facility)])
-        result.loc[rows] = local.dt.weekday * 24 + local.dt.hour
+        result.loc[rows] = local.dt.day_of_week * 24 + local.dt.hour
     return result
 
 

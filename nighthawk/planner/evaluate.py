@@ -153,5 +153,5 @@ def _labelled(inst: Instance, hourly: pd.DataFrame) -> pd.DataFrame:
         rows = zones == zone
         local = hours[rows].dt.tz_convert(zone)
         frame.loc[rows, "hour_local"] = local.dt.strftime("%Y-%m-%dT%H:%M:%S%z").to_numpy()
-        frame.loc[rows, "hour_of_week"] = (local.dt.weekday * 24 + local.dt.hour).to_numpy()
+        frame.loc[rows, "hour_of_week"] = (local.dt.day_of_week * 24 + local.dt.hour).to_numpy()
     return frame[COVERAGE_COLUMNS]
