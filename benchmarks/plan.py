@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument(
         "--time-limit",
         type=float,
-        default=50.0,
-        help="CP-SAT's share; forecast, build and greedy come on top (target: all under 60 s)",
+        default=55.0,
+        help="for the whole search, forecast and build included (target: final under 60 s)",
     )
     args = parser.parse_args()
     console = Console()
@@ -86,8 +86,9 @@ def run_once(
     baseline = greedy_roster(instance)
     greedy_seconds = time.perf_counter() - started
     model = CoverageModel(instance)
+    left = args.time_limit - (time.perf_counter() - started)
     outcome = model.solve(
-        SolveSettings(time_limit=args.time_limit, seed=run),
+        SolveSettings(time_limit=left, seed=run),
         model.pair_ids(baseline),
         started=started,
     )

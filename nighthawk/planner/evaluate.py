@@ -46,12 +46,15 @@ def evaluate(instance: Instance, roster: Roster) -> Evaluation:
     facilities = len(inst.facility_ids)
     eligible_count = np.full((cells, facilities), np.iinfo(np.int64).max)
     capacity = np.zeros((cells, facilities))
+    unmet_scaled = 0
     for c in np.flatnonzero(inst.demand_scaled.sum(axis=1) > 0):
         readers = np.flatnonzero(on[c])
         demand_nodes, flow = inst.cell_flow(int(c), readers)
         eligible = inst.until[demand_nodes][:, readers] >= inst.cells[c, 1]
         uncovered[c, demand_nodes] = ~eligible.any(axis=1)
-        served[c, demand_nodes] = flow.served / SCALE
+        # Served in scaled units can exceed the unscaled demand by the rounding; clip it.
+        served[c, demand_nodes] = np.minimum(flow.served / SCALE, inst.demand[c, demand_nodes])
+        unmet_scaled += flow.unmet
         owners = facility_of[demand_nodes]
         np.minimum.at(eligible_count[c], owners, eligible.sum(axis=1))
         # A reader's time counts once per facility, however many of its classes they read.
@@ -65,7 +68,7 @@ def evaluate(instance: Instance, roster: Roster) -> Evaluation:
         served=served,
         coverage=frame,
         uncovered_hours=float(_uncovered_facility_minutes(inst, uncovered, facility_of) / 60),
-        unmet_minutes=float(max(0.0, inst.demand.sum() - served.sum())),
+        unmet_minutes=unmet_scaled / SCALE,
         demand_minutes=float(inst.demand.sum()),
     )
 

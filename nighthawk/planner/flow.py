@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 
 @dataclass(frozen=True)
@@ -33,30 +33,58 @@ def allocate(demand: np.ndarray, eligible: np.ndarray, capacity: np.ndarray) -> 
     reachable = eligible & (capacity[None, :] > 0)
     if m == 0 or not reachable.any():
         return FlowResult(int(demand.sum()), np.zeros(n, dtype=np.int64), demand > 0)
+    # Demand nodes with the same eligible readers are one node to the flow (their demand
+    # adds up): a national practice has hundreds of classes but a few dozen distinct rows.
+    rows, group = np.unique(reachable, axis=0, return_inverse=True)
+    group = group.ravel()
+    grouped = np.bincount(group, weights=demand, minlength=len(rows)).astype(np.int64)
+    served_group, side = _max_flow(grouped, rows, capacity)
+    unmet = int(grouped.sum() - served_group.sum())
+    # Split each group's flow over its members in order (any split is a valid allocation):
+    # a member gets what is left of the group's flow after the members before it.
+    order = np.argsort(group, kind="stable")
+    before = np.cumsum(demand[order]) - demand[order]
+    first = np.searchsorted(group[order], np.arange(len(rows)))
+    before -= before[first][group[order]]
+    served = np.zeros(n, dtype=np.int64)
+    served[order] = np.clip(served_group[group[order]] - before, 0, demand[order])
+    hall = side[group] & (demand > 0) if unmet else np.zeros(n, dtype=bool)
+    return FlowResult(unmet, served, hall)
+
+
+def _max_flow(
+    demand: np.ndarray, eligible: np.ndarray, capacity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per demand node: the flow it sends, and whether it is on the source side of a
+    minimum cut."""
+    n, m = eligible.shape
     size = n + m + 2
     source, sink = 0, size - 1
-    graph = np.zeros((size, size), dtype=np.int64)
-    graph[source, 1 : n + 1] = demand
     big = int(demand.sum()) + 1
-    graph[1 : n + 1, n + 1 : n + m + 1] = np.where(reachable, big, 0)
-    graph[n + 1 : n + m + 1, sink] = capacity
-    if graph.max() >= 2**31:  # scipy's max flow is int32
+    if big >= 2**31 or int(capacity.max(initial=0)) >= 2**31:  # scipy's max flow is int32
         raise OverflowError("demand or capacity too large for one cell")
-    result = maximum_flow(csr_matrix(graph.astype(np.int32)), source, sink)
-    flow = result.flow.toarray()
-    served = flow[source, 1 : n + 1].astype(np.int64)
-    residual = graph - flow
+    node_ids = np.arange(1, n + 1)
+    reader_ids = np.arange(n + 1, n + m + 1)
+    pair_rows, pair_columns = np.nonzero(eligible)
+    tails = np.concatenate([np.zeros(n, dtype=np.int64), node_ids[pair_rows], reader_ids])
+    heads = np.concatenate([node_ids, reader_ids[pair_columns], np.full(m, sink)])
+    limits = np.concatenate([demand, np.full(pair_rows.size, big), capacity])
+    graph = csr_matrix((limits.astype(np.int32), (tails, heads)), shape=(size, size))
+    result = maximum_flow(graph, source, sink)
+    flow = result.flow.tocsr()
+    sent = np.asarray(flow[source, 1 : n + 1].todense()).ravel().astype(np.int64)
+    if result.flow_value == int(demand.sum()):
+        return sent, np.zeros(n, dtype=bool)  # nothing unmet: no deficient set to find
+    # The residual graph: forward capacity left, and backward along any positive flow.
+    residual = (graph - flow).tocsr()
+    residual.data = np.where(residual.data > 0, 1, 0).astype(np.int8)
+    residual.eliminate_zeros()
     side = _reachable_from(residual, source)
-    hall = side[1 : n + 1] & (demand > 0)
-    return FlowResult(int(demand.sum() - result.flow_value), served, hall)
+    return sent, side[1 : n + 1]
 
 
-def _reachable_from(residual: np.ndarray, source: int) -> np.ndarray:
+def _reachable_from(residual: csr_matrix, source: int) -> np.ndarray:
+    order = breadth_first_order(residual, source, directed=True, return_predecessors=False)
     seen = np.zeros(residual.shape[0], dtype=bool)
-    seen[source] = True
-    frontier = np.array([source])
-    while frontier.size:
-        nxt = np.flatnonzero((residual[frontier] > 0).any(axis=0) & ~seen)
-        seen[nxt] = True
-        frontier = nxt
+    seen[order] = True
     return seen

@@ -27,8 +27,9 @@ from nighthawk.planner.flow import FlowResult, allocate
 from nighthawk.weekly import merge_pieces, pattern_instances, pattern_pieces
 
 MINUTES_PER_WEEK = 7 * 24 * 60
-# Demand and capacity are integers in tenths of a reading minute (CP-SAT is integral).
-SCALE = 10
+# Demand and capacity are integers in hundredths of a reading minute (CP-SAT is integral);
+# demand rounds up and capacity down, so a plan that fits in integers fits in minutes.
+SCALE = 100
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,12 @@ class Instance:
 
     @cached_property
     def demand_scaled(self) -> np.ndarray:
-        """(C, N) demand in tenths of a minute, rounded up (the safe side)."""
+        """(C, N) demand in hundredths of a minute, rounded up (the safe side)."""
         return np.ceil(self.demand * SCALE - 1e-9).astype(np.int64)
 
     @cached_property
     def capacity_scaled(self) -> np.ndarray:
-        """(C, R) reading capacity in tenths of a minute, rounded down (the safe side)."""
+        """(C, R) reading capacity in hundredths of a minute, rounded down (the safe side)."""
         utilization = self.scenario.rules.target_utilization
         minutes = self.cell_minutes[:, None] * self.speed[None, :] * utilization
         return np.floor(minutes * SCALE + 1e-9).astype(np.int64)

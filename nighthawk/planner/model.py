@@ -6,7 +6,10 @@ week, consecutive nights. Coverage and capacity are elastic, so a roster always 
 model says what it cannot cover:
 
 1. coverage: for each cell and class of demand, some eligible reader on shift, else an
-   "uncovered" indicator weighted by the cell's minutes;
+   "uncovered" indicator weighted by the cell's minutes. Identical sets of eligible shifts
+   are merged (one per facility and stretch of constant staffing, roughly). Adding them
+   lazily, like the cuts below, was tried and lost: a solver that does not see a set drops
+   the shifts that covered it, and the rounds cost more than the full model's presolve;
 2. capacity: per cell, eligible readers' minutes at the target utilization cover the forecast,
    else unmet minutes. The flow from readers to demand is not modelled with a variable per
    reader, facility and hour (millions); Hall's condition is used instead, one inequality per
@@ -16,7 +19,9 @@ model says what it cannot cover:
    preferences.
 
 The three are solved lexicographically in stages: each fixes its optimum (or the best found in
-its time share) as a bound for the next.
+its time share) as a bound for the next. Every roster CP-SAT returns is judged by the exact
+evaluation (all coverage sets, max flows), never by the partial model, and replaces the
+incumbent only when it is better there.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
+from scipy.sparse import csr_matrix
 
 from nighthawk.planner.flow import FlowResult
 from nighthawk.planner.instance import Instance
@@ -85,6 +91,7 @@ class CoverageModel:
         self.cap_scaled = instance.capacity_scaled
         self.demand_scaled = instance.demand_scaled
         self.structural: list[tuple[int, int]] = []  # (cell, node) nobody could ever cover
+        self._overhead = 0.5  # seconds to judge a roster; measured as rounds go
         self._cuts: set[tuple[int, bytes]] = set()
         self._coverage()
         self._capacity()
@@ -142,6 +149,8 @@ class CoverageModel:
 
     # ----- coverage ------------------------------------------------------------------------
     def _coverage(self) -> None:
+        """One constraint per distinct set of shifts that could cover some demand, weighted
+        by the minutes it stands for."""
         inst = self.instance
         weight: dict[bytes, int] = defaultdict(int)
         members: dict[bytes, np.ndarray] = {}
@@ -160,12 +169,33 @@ class CoverageModel:
                 key = ids.tobytes()
                 weight[key] += minutes
                 members[key] = ids
-        self.uncovered_terms = []
-        for key, ids in members.items():
-            missing = self.model.new_bool_var("g")
+        self.sets = list(members.values())
+        self.set_weight = np.array([weight[k] for k in members], dtype=np.int64)
+        # (pair, set) incidence, to count each set's working shifts in one product
+        rows = np.concatenate([ids for ids in self.sets]) if self.sets else np.zeros(0, int)
+        columns = np.repeat(np.arange(len(self.sets)), [len(ids) for ids in self.sets])
+        self.incidence = csr_matrix(
+            (np.ones(rows.size, dtype=np.int32), (rows, columns)),
+            shape=(len(self.x), len(self.sets)),
+        )
+        self.g: list[cp_model.IntVar] = []
+        for index, ids in enumerate(self.sets):
+            missing = self.model.new_bool_var(f"g{index}")
             self.model.add_bool_or([missing, *(self.x[p] for p in ids)])
-            self.uncovered_terms.append((missing, weight[key], ids))
-        self.coverage_objective = sum(w * g for g, w, _ in self.uncovered_terms)
+            self.g.append(missing)
+        self.coverage_objective: cp_model.LinearExprT = sum(
+            int(w) * g for w, g in zip(self.set_weight, self.g, strict=True)
+        )
+
+    def working(self, chosen: np.ndarray) -> np.ndarray:
+        """Per coverage set, how many of its shifts the roster works."""
+        on = np.zeros(len(self.x), dtype=np.int32)
+        on[chosen] = 1
+        return np.asarray(self.incidence.T @ on).ravel()
+
+    def exact_coverage(self, chosen: np.ndarray) -> int:
+        """Uncovered minutes (summed over sets) of a roster, over every set."""
+        return int(self.set_weight[self.working(chosen) == 0].sum())
 
     # ----- capacity ------------------------------------------------------------------------
     def _capacity(self) -> None:
@@ -176,7 +206,7 @@ class CoverageModel:
             self.u[int(c)] = self.model.new_int_var(0, total, f"u{c}")
             nodes = np.flatnonzero(self.demand_scaled[c] > 0)
             self._add_cut(int(c), np.ones(nodes.size, dtype=bool), nodes)
-        self.unmet_objective = sum(self.u.values())
+        self.unmet_objective: cp_model.LinearExprT = sum(self.u.values())
 
     def _add_cut(self, cell: int, chosen: np.ndarray, nodes: np.ndarray) -> bool:
         """Hall's inequality for demand `nodes[chosen]` in `cell`; False if already there."""
@@ -211,16 +241,6 @@ class CoverageModel:
             result[int(c)] = self.instance.cell_flow(int(c), self.pair_reader[pairs[on[pairs]]])
         return result
 
-    def exact_unmet(self, chosen: np.ndarray) -> tuple[int, int]:
-        """A roster's exact unmet demand (scaled), after adding a Hall cut for every cell
-        where the model's inequalities understate it. Returns (unmet, new cuts)."""
-        total = added = 0
-        for c, (nodes, flow) in self.flows(chosen).items():
-            total += flow.unmet
-            if flow.unmet > 0 and self._add_cut(c, flow.hall_set, nodes):
-                added += 1
-        return total, added
-
     # ----- soft terms ----------------------------------------------------------------------
     def _soft_terms(self) -> None:
         inst = self.instance
@@ -236,13 +256,26 @@ class CoverageModel:
                 self.model.add(sum(nights) <= nights_max)
             if weekends:
                 self.model.add(sum(weekends) <= weekend_max)
-        terms = []
-        for p, (r, k) in enumerate(
-            zip(self.pair_reader.tolist(), self.pair_slot.tolist(), strict=True)
-        ):
-            points = round(inst.slots[k].cost * w.cost) + w.preference * int(inst.preference[r, k])
-            terms.append(points * self.x[p])
+        self.points = np.array(
+            [
+                round(inst.slots[k].cost * w.cost) + w.preference * int(inst.preference[r, k])
+                for r, k in zip(self.pair_reader.tolist(), self.pair_slot.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
+        self.night_pair = np.array([inst.slots[k].night for k in self.pair_slot], dtype=bool)
+        self.weekend_pair = np.array([inst.slots[k].weekend for k in self.pair_slot], dtype=bool)
+        terms = [int(points) * x for points, x in zip(self.points, self.x, strict=True)]
         self.soft_objective = sum(terms) + w.fairness * (nights_max + weekend_max)
+
+    def exact_soft(self, chosen: np.ndarray) -> int:
+        readers = len(self.instance.reader_ids)
+        nights = np.bincount(self.pair_reader[chosen[self.night_pair[chosen]]], minlength=readers)
+        weekends = np.bincount(
+            self.pair_reader[chosen[self.weekend_pair[chosen]]], minlength=readers
+        )
+        fairness = int(nights.max(initial=0)) + int(weekends.max(initial=0))
+        return int(self.points[chosen].sum()) + self.weights.fairness * fairness
 
     # ----- solving -------------------------------------------------------------------------
     def pair_ids(self, roster: list[tuple[int, int]]) -> np.ndarray:
@@ -263,81 +296,96 @@ class CoverageModel:
         """Run the stages within the time limit; `started` is when the caller's clock for
         "time to the first roster" began (default: now)."""
         started = started if started is not None else time.perf_counter()
-        deadline = time.perf_counter() + settings.time_limit
+        begin = time.perf_counter()
         outcome = Outcome(
             chosen=np.asarray(hint if hint is not None else [], dtype=np.int64), status="HINT"
         )
-        shares = (0.25, 0.35, 0.40) if settings.soft else (0.4, 0.6, 0.0)
+        best = _Scored.of(self, outcome.chosen)
+        shares = (0.3, 0.3, 0.4) if settings.soft else (0.5, 0.5, 0.0)
+        ends = np.cumsum(shares) * settings.time_limit + begin
 
         # Stage 1: coverage.
-        found = self._run(
-            settings,
-            self.coverage_objective,
-            shares[0] * settings.time_limit,
-            outcome.chosen,
-            started,
-            outcome,
-        )
-        if found is not None:
-            outcome.chosen = found
-        coverage = self._coverage_of(outcome.chosen)
-        self.model.add(self.coverage_objective <= coverage)
-
-        # Stage 2: capacity, with cuts until the model agrees with the exact flow.
-        budget_end = time.perf_counter() + shares[1] * settings.time_limit
-        outcome.chosen = self._with_cuts(
-            settings, self.unmet_objective, budget_end, outcome, "capacity"
-        )
-        unmet, _ = self.exact_unmet(outcome.chosen)
-        self.model.add(self.unmet_objective <= unmet)
-
-        # Stage 3: cost, fairness, preferences under both bounds.
+        best = self._stage(settings, "coverage", ends[0], best, outcome, started)
+        # Stage 2: unmet demand, coverage bounded by the best so far.
+        best = self._stage(settings, "capacity", ends[1], best, outcome, None)
+        # Stage 3: cost, fairness and preferences under both bounds.
         if settings.soft:
-            outcome.chosen = self._with_cuts(
-                settings, self.soft_objective, deadline, outcome, "soft", bound=unmet
-            )
+            best = self._stage(settings, "soft", ends[2], best, outcome, None)
+        outcome.chosen = best.chosen
         outcome.status = (
             "OPTIMAL" if all(s == "OPTIMAL" for s in outcome.stages.values()) else "FEASIBLE"
         )
         return outcome
 
-    def _with_cuts(
+    def _stage(
         self,
         settings: SolveSettings,
-        objective: cp_model.LinearExprT,
-        budget_end: float,
-        outcome: Outcome,
         stage: str,
-        bound: int | None = None,
-    ) -> np.ndarray:
-        """Solve, check the roster's exact unmet demand, add the cuts it violates, repeat.
-        A roster is accepted only once its exact unmet demand is within the bound."""
-        best = outcome.chosen
+        end: float,
+        best: _Scored,
+        outcome: Outcome,
+        started: float | None,
+    ) -> _Scored:
+        """Solve the stage's objective; judge each roster exactly; add the Hall cuts it shows
+        missing and solve again until none is missing or time is up."""
+        solved = False
         for _ in range(settings.max_cut_rounds):
-            remaining = budget_end - time.perf_counter()
+            self._bound(stage, best)
+            remaining = end - time.perf_counter()
             if remaining <= 0.05:
+                outcome.stages.setdefault(stage, "UNKNOWN")
                 break
-            found = self._run(settings, objective, remaining, best, None, outcome, stage=stage)
+            objective = {
+                "coverage": self.coverage_objective,
+                "capacity": self.unmet_objective,
+                "soft": self.soft_objective,
+            }[stage]
+            # Leave time for judging the roster and setting up the next solve.
+            seconds = remaining - self._overhead
+            found = self._run(settings, objective, seconds, best, started, outcome, stage)
             if found is None:
+                if solved:  # an earlier round of this stage did find a roster
+                    outcome.stages[stage] = "FEASIBLE"
                 break
-            unmet, added = self.exact_unmet(found)
+            solved = True
+            started = None  # only the stage's first solve times the first roster
+            judging = time.perf_counter()
+            scored = _Scored.of(self, found)
             outcome.cut_rounds += 1
-            if bound is None or unmet <= bound:
-                best = found
+            if scored.better_than(best, stage):
+                best = scored
+            added = self.cut(scored)
+            self._overhead = max(self._overhead, 2 * (time.perf_counter() - judging))
             if added == 0:
                 break
-            outcome.stages[stage] = "FEASIBLE"  # the optimum was over too few cuts
+            outcome.stages[stage] = "FEASIBLE"  # the solve saw too few cuts
         return best
+
+    def _bound(self, stage: str, best: _Scored) -> None:
+        """Hold earlier stages to the incumbent's exact values (tighter each round)."""
+        if stage in ("capacity", "soft"):
+            self.model.add(self.coverage_objective <= best.coverage)
+        if stage == "soft":
+            self.model.add(self.unmet_objective <= best.unmet)
+
+    def cut(self, scored: _Scored) -> int:
+        """Add a Hall cut for every cell where the model understates the roster's unmet
+        demand; returns how many were added."""
+        added = 0
+        for c, (nodes, flow) in scored.flows.items():
+            if flow.unmet > 0 and self._add_cut(c, flow.hall_set, nodes):
+                added += 1
+        return added
 
     def _run(
         self,
         settings: SolveSettings,
         objective: cp_model.LinearExprT,
         seconds: float,
-        hint: np.ndarray,
+        hint: _Scored,
         started: float | None,
         outcome: Outcome,
-        stage: str = "coverage",
+        stage: str,
     ) -> np.ndarray | None:
         self.model.minimize(objective)
         self._hint(hint)
@@ -353,7 +401,7 @@ class CoverageModel:
             params.max_time_in_seconds = max(0.05, seconds)
         params.random_seed = settings.seed
         callback = _FirstSolution(started) if started is not None else None
-        status = solver.solve(self.model, callback) if callback else solver.solve(self.model)
+        status = solver.solve(self.model, callback)
         if callback is not None and callback.at is not None:
             outcome.first_solution_seconds = callback.at
         outcome.stages[stage] = solver.status_name(status)
@@ -362,22 +410,53 @@ class CoverageModel:
         values = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
         return np.flatnonzero(values)
 
-    def _hint(self, chosen: np.ndarray) -> None:
+    def _hint(self, hint: _Scored) -> None:
         self.model.clear_hints()
         on = np.zeros(len(self.x), dtype=bool)
-        on[chosen] = True
+        on[hint.chosen] = True
         for p, var in enumerate(self.x):
             self.model.add_hint(var, bool(on[p]))
-        for g, _, ids in self.uncovered_terms:
-            self.model.add_hint(g, not on[ids].any())
-        flows = self.flows(chosen)
+        working = self.working(hint.chosen)
+        for var, count in zip(self.g, working, strict=True):
+            self.model.add_hint(var, bool(count == 0))
+        unmet = hint.unmet_by_cell
         for c, var in self.u.items():
-            self.model.add_hint(var, flows[c][1].unmet)
+            self.model.add_hint(var, unmet.get(c, 0))
 
-    def _coverage_of(self, chosen: np.ndarray) -> int:
-        on = np.zeros(len(self.x), dtype=bool)
-        on[chosen] = True
-        return sum(w for _, w, ids in self.uncovered_terms if not on[ids].any())
+
+@dataclass
+class _Scored:
+    """A roster and its exact stage values."""
+
+    chosen: np.ndarray
+    coverage: int
+    unmet: int
+    soft: int
+    flows: dict[int, tuple[np.ndarray, FlowResult]]
+
+    @property
+    def unmet_by_cell(self) -> dict[int, int]:
+        return {c: flow.unmet for c, (_, flow) in self.flows.items()}
+
+    @classmethod
+    def of(cls, model: CoverageModel, chosen: np.ndarray) -> _Scored:
+        flows = model.flows(chosen)
+        return cls(
+            chosen=chosen,
+            coverage=model.exact_coverage(chosen),
+            unmet=sum(flow.unmet for _, flow in flows.values()),
+            soft=model.exact_soft(chosen),
+            flows=flows,
+        )
+
+    def better_than(self, other: _Scored, stage: str) -> bool:
+        mine = (self.coverage, self.unmet, self.soft)
+        theirs = (other.coverage, other.unmet, other.soft)
+        if stage == "coverage":
+            return mine < theirs
+        if stage == "capacity":
+            return self.coverage <= other.coverage and mine[1:] < theirs[1:]
+        return self.coverage <= other.coverage and self.unmet <= other.unmet and mine < theirs
 
 
 class _FirstSolution(cp_model.CpSolverSolutionCallback):

@@ -53,12 +53,15 @@ def plan(
     started = time.perf_counter()
     demand = forecast(scenario, history)
     instance = build_instance(scenario, demand, plan_weeks(scenario, options))
+    # The limit covers the whole search: what the forecast and compiling took comes off it.
     settings = SolveSettings(
-        time_limit=options.time_limit,
+        time_limit=max(1.0, options.time_limit - (time.perf_counter() - started)),
         workers=options.workers,
         deterministic=options.deterministic,
     )
-    roster, status, stages, first = solve_roster(instance, settings, options.weights)
+    roster, status, stages, first = solve_roster(
+        instance, settings, options.weights, started=started
+    )
     evaluation = evaluate(instance, roster)
     gaps = find_gaps(instance, evaluation, proven=stages.get("coverage") == "OPTIMAL")
     recommendations = []
@@ -90,13 +93,20 @@ def plan(
 
 
 def solve_roster(
-    instance: Instance, settings: SolveSettings, weights: PlanWeights | None = None
+    instance: Instance,
+    settings: SolveSettings,
+    weights: PlanWeights | None = None,
+    *,
+    started: float | None = None,
 ) -> tuple[Roster, str, dict[str, str], float]:
-    """(roster, status, per-stage status, seconds to the first roster) — greedy, then CP-SAT
-    from the greedy roster."""
-    started = time.perf_counter()
+    """(roster, status, per-stage status, seconds to CP-SAT's first roster): greedy, then
+    CP-SAT from the greedy roster, all within `settings.time_limit`."""
+    begin = time.perf_counter()
+    started = started if started is not None else begin
     baseline = greedy_roster(instance)
     model = CoverageModel(instance, weights)
+    left = settings.time_limit - (time.perf_counter() - begin)
+    settings = replace(settings, time_limit=max(0.5, left))
     outcome = model.solve(settings, model.pair_ids(baseline), started=started)
     return (
         model.roster(outcome.chosen),
