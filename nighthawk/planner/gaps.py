@@ -52,6 +52,24 @@ def find_gaps(instance: Instance, evaluation: Evaluation, *, proven: bool) -> li
     return sorted(gaps, key=lambda g: (g.facility, g.start, g.need))
 
 
+def facility_hours(gaps: list[Gap]) -> float:
+    """Facility-hours the gaps span, each hour of a facility counted once however many kinds
+    of its work are uncovered (the measure `uncovered_hours` uses)."""
+    total = 0.0
+    by_facility: dict[str, list[Gap]] = {}
+    for gap in gaps:
+        by_facility.setdefault(gap.facility, []).append(gap)
+    for spans in by_facility.values():
+        spans.sort(key=lambda g: g.start)
+        reach = spans[0].start
+        for gap in spans:
+            begin = max(gap.start, reach)
+            if gap.end > begin:
+                total += (gap.end - begin).total_seconds() / 3600
+                reach = gap.end
+    return total
+
+
 def _gap(inst: Instance, run: dict[str, object]) -> Gap:
     node = inst.nodes[int(run["node"])]  # type: ignore[call-overload]
     start, end = float(run["start"]), float(run["end"])  # type: ignore[arg-type]

@@ -15,12 +15,12 @@ import pandas as pd
 from models.scenario import Scenario
 from nighthawk.planner.demand import forecast_from_arrivals, forecast_from_history
 from nighthawk.planner.evaluate import Evaluation, Roster, evaluate
-from nighthawk.planner.gaps import find_gaps
+from nighthawk.planner.gaps import facility_hours, find_gaps
 from nighthawk.planner.greedy import greedy_roster
 from nighthawk.planner.instance import Instance, build_instance
 from nighthawk.planner.model import CoverageModel, PlanWeights, SolveSettings
 from nighthawk.planner.recommend import recommend
-from nighthawk.planner.result import PlanMetrics, PlanResult, RosterShift
+from nighthawk.planner.result import Gap, PlanMetrics, PlanResult, RosterShift
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class PlanOptions:
     deterministic: bool = False
     workers: int = 8
     recommendations: int = 10  # how many to report (0: skip)
-    verify: int = 12  # how many estimates to verify by re-solving
+    verify: int | None = None  # estimates verified by re-solving; default 2 x recommendations
     verify_seconds: float | None = None  # per re-solve; default a share of the time limit
     weights: PlanWeights = field(default_factory=PlanWeights)
 
@@ -65,7 +65,8 @@ def plan(
     evaluation = evaluate(instance, roster)
     gaps = find_gaps(instance, evaluation, proven=stages.get("coverage") == "OPTIMAL")
     recommendations = []
-    if options.recommendations > 0 and (evaluation.uncovered_hours > 0 or gaps):
+    short = evaluation.uncovered_hours > 0 or evaluation.unmet_minutes > 0
+    if options.recommendations > 0 and short:
         # Deterministic, so the control and each candidate get the same search effort.
         verify_settings = replace(
             settings,
@@ -79,7 +80,7 @@ def plan(
             roster,
             lambda changed, current: _resolve(changed, current, verify_settings, options.weights),
             limit=options.recommendations,
-            verify=options.verify,
+            verify=options.verify or min(12, 2 * options.recommendations),
         )
     metrics = _metrics(instance, roster, evaluation, gaps, status, stages, first, started)
     return PlanResult(
@@ -147,7 +148,7 @@ def _metrics(
     instance: Instance,
     roster: Roster,
     evaluation: Evaluation,
-    gaps: list,
+    gaps: list[Gap],
     status: str,
     stages: dict[str, str],
     first: float,
@@ -169,7 +170,9 @@ def _metrics(
         max_nights=int(nights.max(initial=0)),
         max_weekend_shifts=int(weekends.max(initial=0)),
         preference_misses=misses,
-        structural_uncovered_hours=round(sum(g.hours for g in gaps if g.kind == "structural"), 2),
+        structural_uncovered_hours=round(
+            facility_hours([g for g in gaps if g.kind == "structural"]), 2
+        ),
         first_solution_seconds=round(first, 3) if math.isfinite(first) else float("nan"),
         seconds=round(time.perf_counter() - started, 2),
         stages=stages,

@@ -324,7 +324,7 @@ class PlanService:
             time_limit=body.time_limit,
             recommendations=body.recommendations,
             # Each verification is a re-solve: check twice as many as will be reported.
-            verify=min(PlanOptions().verify, 2 * body.recommendations),
+            verify=min(12, 2 * body.recommendations),
         )
         started = time.perf_counter()
         try:

@@ -68,9 +68,9 @@ RULES = {
 MINUTES_PER_READER_HOUR = 60 * RULES["target_utilization"]  # reading minutes a reader offers
 
 # Local hourly profiles. Nighthawk contracts send studies while the hospital's own
-# radiologists are off (17:00-07:00 local); emergency departments send around the clock.
+# radiologists are off (17:00-06:00 local); emergency departments send around the clock.
 NIGHTHAWK_PROFILE = [
-    0.9, 0.8, 0.7, 0.6, 0.55, 0.55, 0.5, 0.0,  # 00-07
+    0.9, 0.8, 0.7, 0.6, 0.55, 0.5, 0.0, 0.0,  # 00-07
     0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,  # 08-15
     0.0, 0.6, 0.9, 1.0, 1.05, 1.05, 1.0, 0.95,  # 16-23
 ]  # fmt: skip
@@ -350,7 +350,7 @@ def check_roster(
         total += demand
         state = state_of[facility]
         by_state[state] = by_state.get(state, np.zeros(hours)) + demand
-        for h in np.flatnonzero(demand > 0):
+        for h in np.flatnonzero(demand > 0).tolist():
             if not on_duty[h]:
                 edge += float(demand[h])
                 continue
@@ -369,7 +369,7 @@ def check_roster(
     # Capacity, per group of hours with the same slots on duty (the largest demand binds).
     def capacity_rows(what: str, demand: np.ndarray, who: list[int]) -> None:
         need: dict[tuple[int, ...], tuple[float, int]] = {}
-        for h in np.flatnonzero(demand > 0):
+        for h in np.flatnonzero(demand > 0).tolist():
             if on_duty[h]:
                 key = tuple(on_duty[h])
                 need[key] = max(need.get(key, (0.0, 0)), (float(demand[h]), int(h)))
@@ -390,32 +390,30 @@ def check_roster(
 
     rest = RULES["min_rest_hours"]
     nights = [k for k, s in enumerate(slots) if templates[s.template].night]
-    limit = RULES["max_consecutive_nights"]
+    limit = int(RULES["max_consecutive_nights"])
     for r, reader in enumerate(readers):
         mine = [k for k in range(len(slots)) if (r, k) in index]
-        weekly = reader.max_shifts_per_week or RULES["max_shifts_per_week"]
-        for week in range(-(-days // 7)):
-            columns = [index[r, k] for k in mine if slots[k].begin // WEEK_HOURS == week]
-            if len(columns) > weekly:
-                add(columns, [1.0] * len(columns), -np.inf, weekly)
-        for i, k in enumerate(mine):
+        weekly = RULES["max_shifts_per_week"]
+        if reader.max_shifts_per_week is not None:
+            weekly = min(weekly, reader.max_shifts_per_week)
+        for week in range(int(-(-days // 7))):
+            in_week = [index[r, k] for k in mine if slots[k].begin // WEEK_HOURS == week]
+            if len(in_week) > weekly:
+                add(in_week, [1.0] * len(in_week), -np.inf, weekly)
+        for i, k in enumerate(mine):  # slots by start: a later one too soon after k clashes
             for other in mine[i + 1 :]:
                 if slots[other].begin >= slots[k].end + rest:
-                    continue
-                if slots[k].begin < slots[other].end + rest:
-                    add([index[r, k], index[r, other]], [1.0, 1.0], -np.inf, 1)
+                    break
+                add([index[r, k], index[r, other]], [1.0, 1.0], -np.inf, 1)
         for i in range(len(nights) - limit):
             run = nights[i : i + limit + 1]
             if (slots[run[-1]].day - slots[run[0]].day).days == limit:
-                columns = [index[r, k] for k in run if (r, k) in index]
-                if len(columns) > limit:
-                    add(columns, [1.0] * len(columns), -np.inf, limit)
+                in_run = [index[r, k] for k in run if (r, k) in index]
+                if len(in_run) > limit:
+                    add(in_run, [1.0] * len(in_run), -np.inf, limit)
 
-    cost = np.zeros(len(index))
-    for (_, k), column in index.items():
-        template = templates[slots[k].template]
-        cost[column] = template.cost * template.hours
-    x = _solve(rows, coefficients, lower, upper, cost)
+    # Any roster will do (no objective): the first feasible one answers, in seconds.
+    x = _solve(rows, coefficients, lower, upper, np.zeros(len(index)))
     if x is None:
         # Diagnose: let every demand row fall short (at a price) and name the ones that do.
         demand_rows = [i for i, label in enumerate(labels) if label is not None]
@@ -423,7 +421,9 @@ def check_roster(
         for i, column in slack.items():
             rows[i].append(column)
             coefficients[i].append(lower[i])  # slack 1 meets the whole row
-        x = _solve(rows, coefficients, lower, upper, np.r_[cost * 0, np.ones(len(slack))])
+        x = _solve(
+            rows, coefficients, lower, upper, np.r_[np.zeros(len(index)), np.ones(len(slack))], 10
+        )
         short = [] if x is None else [labels[i] for i, c in slack.items() if x[c] > 1e-6]
         listing = "\n  ".join(str(label) for label in short[:20])
         raise ScenarioCheckError(
@@ -439,6 +439,7 @@ def _solve(
     lower: list[float],
     upper: list[float],
     cost: np.ndarray,
+    time_limit: float = 60,
 ) -> np.ndarray | None:
     """A 0-1 solution of the rows (scipy's milp, HiGHS), or None if there is none."""
     matrix = coo_array(
@@ -456,7 +457,7 @@ def _solve(
         constraints=LinearConstraint(matrix, lb=lower, ub=upper),
         integrality=np.ones(len(cost)),
         bounds=Bounds(0, 1),
-        options={"time_limit": 60, "mip_rel_gap": 0.05},
+        options={"time_limit": time_limit, "mip_rel_gap": 0.05},
     )
     return solution.x
 
@@ -466,6 +467,12 @@ def report(title: str, built: Built, check: RosterCheck) -> None:
     states = sorted({f.state for f in built.facilities})
     licenses = [len(r.licenses) for r in built.readers]
     credentials = [len(r.credentials) for r in built.readers]
+    share = np.mean(
+        [
+            len(r.credentials) / sum(f.state in r.licenses for f in built.facilities)
+            for r in built.readers
+        ]
+    )
     print(f"\n{title}:")
     print(
         f"  {len(built.readers)} readers, {len(built.facilities)} facilities, "
@@ -478,10 +485,12 @@ def report(title: str, built: Built, check: RosterCheck) -> None:
     )
     print(
         f"  licenses {min(licenses)}-{max(licenses)} (mean {np.mean(licenses):.1f}), "
-        f"credentials {min(credentials)}-{max(credentials)} (mean {np.mean(credentials):.0f})"
+        f"credentials {min(credentials)}-{max(credentials)} (mean {np.mean(credentials):.0f}, "
+        f"{share:.0%} of the facilities in their licensed states)"
     )
     print(
-        f"  roster check: a roster of {check.shifts} shifts covers every hour with demand; "
+        f"  roster check: feasible (a roster of {check.shifts} shifts, not optimised, puts an "
+        f"eligible reader on duty in every hour with demand); "
         f"{check.edge_share:.1%} of demand falls before the first shift starts"
     )
     if check.gaps:
@@ -526,7 +535,8 @@ EXAMPLE_STATES = {"NY": 3, "FL": 3, "OH": 2, "TX": 4, "IL": 3, "CO": 3, "WY": 1,
 EXAMPLE_ER = ("tx-1", "il-1", "ca-1")  # emergency departments sending around the clock
 NEURO_CONTRACTS = ("ny-1", "co-3")  # neuro MR must be read by a neuroradiologist
 NEURO_GAP = "co-3"  # ... and no neuroradiologist holds privileges there
-EXAMPLE_STUDIES_PER_DAY = 150.0
+EXAMPLE_DAYS = 14
+EXAMPLE_STUDIES_PER_DAY = 120.0
 # (modality, priority, share of the facility's studies, preferred subspecialty)
 EXAMPLE_MIX = [
     ("CT", "STAT", 0.20, None),
@@ -548,13 +558,13 @@ def example_readers() -> list[Reader]:
     week1, week2, week3 = (date(2026, 12, 7) + timedelta(days=7 * i) for i in range(3))
     table: list[tuple[str, list[str], list[str], float, dict[str, Any]]] = [
         ("NY", ["NY", "FL", "OH", "IL", "TX"], ["neuro"], 1.1, {}),
-        ("TX", ["TX", "IL", "CO"], [], 1.0, {"prefers": ["night"]}),
+        ("TX", ["TX", "IL", "CO", "OH"], [], 1.0, {"prefers": ["night"]}),
         ("CA", ["CA", "CO", "TX", "NY"], ["msk"], 1.0, {}),
-        ("FL", ["FL", "NY", "OH"], [], 0.9, {"max_shifts_per_week": 4}),
-        ("CA", ["CA", "CO"], ["neuro"], 1.2, {}),
+        ("FL", ["FL", "NY", "OH", "IL"], [], 0.9, {"max_shifts_per_week": 4}),
+        ("CA", ["CA", "CO", "TX"], ["neuro"], 1.2, {}),
         ("IL", ["IL", "TX", "OH", "FL", "CA"], [], 1.0, {}),
-        ("CO", ["CO", "CA", "TX"], [], 1.1, {"prefers": ["night"]}),
-        ("NY", ["NY", "OH", "IL"], ["neuro"], 1.0, {"avoids": ["night"]}),
+        ("CO", ["CO", "CA", "TX", "IL"], [], 1.1, {"prefers": ["night"]}),
+        ("NY", ["NY", "OH", "IL", "FL"], ["neuro"], 1.0, {"avoids": ["night"]}),
         ("FL", ["FL", "TX", "CA", "IL"], [], 1.2, {}),
         (
             "CA",
@@ -615,16 +625,18 @@ def example(rng: np.random.Generator) -> Built:
             )
     readers = example_readers()
     # Privileges at most facilities in a reader's licensed states: each withheld with some
-    # chance, keeping three at every facility; no neuroradiologist at the neuro gap.
+    # chance, keeping six at every facility (a nighthawk contract needs two shifts a night,
+    # 14 a week, an emergency department 21: all its licensed readers); no neuroradiologist
+    # at the neuro gap.
     for facility in facilities:
         licensed = [r for r in readers if facility.state in r.licenses]
-        keep = 3
+        if facility.id == NEURO_GAP:
+            licensed = [r for r in licensed if "neuro" not in r.subspecialties]
+        keep = len(licensed) if facility.id in EXAMPLE_ER else 6
         granted = list(licensed)
         for reader in [licensed[i] for i in rng.permutation(len(licensed))]:
             if len(granted) > keep and rng.random() < 0.25:
                 granted.remove(reader)
-        if facility.id == NEURO_GAP:
-            granted = [r for r in granted if "neuro" not in r.subspecialties]
         for reader in licensed:
             if reader in granted:
                 reader.credentials.append(facility.id)
@@ -648,7 +660,9 @@ def example(rng: np.random.Generator) -> Built:
                 )
             )
 
-    check = check_roster(EXAMPLE_TEMPLATES, facilities, streams, readers, 14, min_eligible=2)
+    check = check_roster(
+        EXAMPLE_TEMPLATES, facilities, streams, readers, EXAMPLE_DAYS, min_eligible=2
+    )
     expected = {f"{f.id} {m}" for f in facilities if f.state == "WY" for m in ex.MODALITIES}
     expected.add(f"{NEURO_GAP} MR (neuro required)")
     if set(check.gaps) != expected:
@@ -658,16 +672,16 @@ def example(rng: np.random.Generator) -> Built:
     minutes, peak = load_figures(streams)
     header = [
         "Coverage-planning example: 12 radiologists without fixed shifts, 24 facilities in 8 "
-        "states, 3 shift templates (America/Chicago), 14 days.",
+        f"states, 3 shift templates (America/Chicago), {EXAMPLE_DAYS} days.",
         f"About {sum(s.studies_per_day() for s in streams):.0f} studies a day, mostly "
-        f"17:00-07:00 local (three emergency departments around the clock); "
+        f"17:00-06:00 local (three emergency departments around the clock); "
         f"{minutes:,.0f} reading minutes a week,",
         f"{peak:.1f} readers needed in the peak hour at 80% utilization. Deliberate gaps: "
         "wy-1 (nobody licensed in WY) and neuro MR at co-3 (no neuroradiologist privileged).",
         GENERATED_BY,
     ]
     built = Built(
-        "planning-example", header, 14, EXAMPLE_TEMPLATES, facilities, streams, readers
+        "planning-example", header, EXAMPLE_DAYS, EXAMPLE_TEMPLATES, facilities, streams, readers
     )
     report("planning.yaml", built, check)
     return built
@@ -683,11 +697,14 @@ NATIONAL_STATES = dict(list(ex.NATIONAL_STATES.items())[:30])  # the 30 most pop
 NATIONAL_FACILITIES = 200
 NATIONAL_READERS = 60
 NATIONAL_DAYS = 28
-NATIONAL_PEAK_READERS = 18.0  # readers needed in the peak hour at the target utilization
-MIN_STATE_LICENSES = 8  # readers licensed in every state (a facility needs 21 shifts a week)
-MIN_ELIGIBLE = 6  # eligible readers for every class of study
-NATIONAL_PROFILES = {"er": (ER_PROFILE, 0.3), "nighthawk": (NIGHTHAWK_PROFILE, 0.5)}
-NATIONAL_PROFILES["late"] = (LATE_PROFILE, 0.2)
+NATIONAL_PEAK_READERS = 16.0  # readers needed in the peak hour at the target utilization
+MIN_STATE_LICENSES = 10  # readers licensed in every state (a facility needs 21 shifts a week)
+MIN_ELIGIBLE = 10  # eligible readers for every class of study
+NATIONAL_PROFILES = {  # a facility's profile, and the share of facilities that keep it
+    "er": (ER_PROFILE, 0.2),
+    "nighthawk": (NIGHTHAWK_PROFILE, 0.55),
+    "late": (LATE_PROFILE, 0.25),
+}
 NATIONAL_MIX = [
     ("CT", "STAT", 0.30, None),
     ("CT", "URGENT", 0.16, None),
@@ -734,15 +751,16 @@ def national(rng: np.random.Generator) -> Built:
         share = rng.uniform(0.7, 0.9)
         for state in reader.licenses:
             reader.credentials.extend(f.id for f in by_state[state] if rng.random() < share)
-    # Top up privileges where a facility has too few eligible readers.
+    # Top up privileges where a facility has too few eligible readers (for MR, which a few
+    # readers do not read: then for every modality).
     for f in facilities:
-        holders = [r for r in readers if f.id in r.credentials and r.reads("MR", None)]
+        eligible = sum(f.id in r.credentials and r.reads("MR", None) for r in readers)
         licensed = [r for r in readers if f.state in r.licenses and f.id not in r.credentials]
         for i in rng.permutation(len(licensed)):
-            if len(holders) >= MIN_ELIGIBLE:
+            if eligible >= MIN_ELIGIBLE:
                 break
             licensed[i].credentials.append(f.id)
-            holders.append(licensed[i])
+            eligible += licensed[i].reads("MR", None)
     order = {f.id: i for i, f in enumerate(facilities)}
     for reader in readers:
         reader.credentials.sort(key=order.__getitem__)
@@ -764,7 +782,8 @@ def national(rng: np.random.Generator) -> Built:
         and sum(f.id in r.credentials and r.reads("MR", "neuro") for r in readers)
         >= NEURO_MIN_ELIGIBLE
     ]
-    chosen = set(rng.choice(neuro_ok, min(NEURO_CONTRACT_FACILITIES, len(neuro_ok)), False))
+    count = min(NEURO_CONTRACT_FACILITIES, len(neuro_ok))
+    chosen = {str(fid) for fid in rng.choice(neuro_ok, count, replace=False)}
     split: list[Stream] = []
     for s in streams:
         if s.modality == "MR" and s.facility.id in chosen:
@@ -834,7 +853,7 @@ def _national_readers(
             spare[j].licenses.append(state)
     order = {s: i for i, s in enumerate(states)}
     for reader in readers:
-        reader.licenses = [reader.licenses[0], *sorted(reader.licenses[1:], key=order.get)]
+        reader.licenses = [reader.licenses[0], *sorted(reader.licenses[1:], key=lambda s: order[s])]
 
     picks = [readers[int(j)] for j in rng.permutation(len(readers))]
     for reader in picks[:6]:
@@ -851,8 +870,8 @@ def _national_readers(
         reader.prefers = ["day"]
     for reader in picks[25:29]:
         reader.avoids = ["night"]
-    for reader in picks[29:31]:  # weekdays only, any template
-        reader.availability = [Weekly(8, 8, CHICAGO, WORKDAYS)]
+    for reader in picks[29:31]:  # weekdays, no nights: day and swing shifts only
+        reader.availability = [Weekly(8, 2, CHICAGO, WORKDAYS)]
     return readers
 
 
