@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench bench-load bench-sim clean
+.PHONY: run test lint bench bench-load bench-sim bench-plan clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-load: $(STAMP)
 
 bench-sim: $(STAMP)
 	$(BIN)/python benchmarks/simulate.py
+
+bench-plan: $(STAMP)
+	$(BIN)/python benchmarks/plan.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
