@@ -131,13 +131,18 @@ def gaps_markdown(result: PlanResult) -> str:
         lines.append("Every facility with demand has an eligible reader on shift in every hour.")
         return "\n".join(lines) + "\n"
     structural = [g for g in result.gaps if g.kind == "structural"]
+    competing = len(result.gaps) - len(structural)
+    others = (
+        f" The other {competing} are hours the labour rules leave short"
+        + (" (the search stopped at its time limit)." if metrics.status != "OPTIMAL" else ".")
+        if competing
+        else ""
+    )
     lines += [
         f"{metrics.uncovered_hours:g} facility-hours stay uncovered over {metrics.weeks} "
         f"week(s) ({metrics.uncovered_hours / metrics.weeks:g} a week). "
         f"{len(structural)} of the {len(result.gaps)} gaps are structural: no roster can "
-        "cover them without a new license, credential, subspecialty or availability. "
-        "The others are hours the labour rules leave short"
-        + (" (the search stopped at its time limit)." if metrics.status != "OPTIMAL" else "."),
+        "cover them without a new license, credential, subspecialty or availability." + others,
         "",
         "Times are the facility's local time.",
         "",
