@@ -242,11 +242,15 @@ def _allowed(
             allowed[r] = False
             continue
         if reader.availability is not None:
+            # Laid out from a week early: a shift running into the start may lie in a
+            # window (or a run of joined windows) that opened days before it.
+            early = scenario.start - timedelta(days=7)
+            lead = 7 * 24 * 60
             windows = merge_pieces(
                 [
-                    piece
+                    (begin - lead, end - lead)
                     for pattern in reader.availability
-                    for piece in pattern_pieces(scenario.start, pattern, reach)
+                    for begin, end in pattern_pieces(early, pattern, reach + lead)
                 ]
             )
             inside = np.zeros(len(slots), dtype=bool)

@@ -52,7 +52,9 @@ class PlanWeights:
 class SolveSettings:
     time_limit: float = 60.0
     workers: int = 8  # CP-SAT's portfolio: fewer misses the subsolvers that prove optima
-    deterministic: bool = False  # one worker and deterministic time: the same roster each run
+    # One worker on deterministic time, each stage round given its share of the limit (so a
+    # run with many cut rounds may take longer): the same roster on every run and machine.
+    deterministic: bool = False
     seed: int = 0
     soft: bool = True  # stage 3 (cost, fairness, preferences); off when only coverage matters
     max_cut_rounds: int = 30
@@ -149,11 +151,20 @@ class CoverageModel:
 
     # ----- coverage ------------------------------------------------------------------------
     def _coverage(self) -> None:
-        """One constraint per distinct set of shifts that could cover some demand, weighted
-        by the minutes it stands for."""
+        """What is counted is the facility-hour (as `uncovered_hours` reports it): a facility
+        is uncovered in a cell when any class of its demand has nobody eligible on shift.
+        Each class needs one of a set of shifts; identical sets are one constraint with an
+        indicator `g`. A facility-cell whose classes all need the same set weighs on that
+        `g`; one needing several sets gets its own indicator, at least each of theirs. A
+        facility-cell with a class nobody could ever read is uncovered whatever the roster,
+        so it weighs on nothing: covering its other classes closes no facility-hour (their
+        demand still counts in stage 2)."""
         inst = self.instance
-        weight: dict[bytes, int] = defaultdict(int)
-        members: dict[bytes, np.ndarray] = {}
+        set_index: dict[bytes, int] = {}
+        self.sets: list[np.ndarray] = []
+        single: dict[int, int] = defaultdict(int)  # set -> minutes of facility-cells
+        several: dict[tuple[int, ...], int] = defaultdict(int)  # sets -> minutes
+        facility_of = np.array([n.facility for n in inst.nodes], dtype=np.int64)
         for c in range(len(inst.cells)):
             nodes = np.flatnonzero(inst.demand[c] > 0)
             if nodes.size == 0:
@@ -161,18 +172,29 @@ class CoverageModel:
             pairs = self.cell_pairs[c]
             eligible = inst.until[nodes][:, self.pair_reader[pairs]] >= inst.cells[c, 1]
             minutes = round(float(inst.cell_minutes[c]))
+            needs: dict[int, set[int]] = defaultdict(set)
+            hopeless: set[int] = set()
             for row, node in enumerate(nodes):
+                facility = int(facility_of[node])
                 ids = pairs[eligible[row]]
                 if ids.size == 0:
                     self.structural.append((c, int(node)))
+                    hopeless.add(facility)
                     continue
                 key = ids.tobytes()
-                weight[key] += minutes
-                members[key] = ids
-        self.sets = list(members.values())
-        self.set_weight = np.array([weight[k] for k in members], dtype=np.int64)
+                if key not in set_index:
+                    set_index[key] = len(self.sets)
+                    self.sets.append(ids)
+                needs[facility].add(set_index[key])
+            for facility, wanted in needs.items():
+                if facility in hopeless:
+                    continue
+                if len(wanted) == 1:
+                    single[next(iter(wanted))] += minutes
+                else:
+                    several[tuple(sorted(wanted))] += minutes
         # (pair, set) incidence, to count each set's working shifts in one product
-        rows = np.concatenate([ids for ids in self.sets]) if self.sets else np.zeros(0, int)
+        rows = np.concatenate(self.sets) if self.sets else np.zeros(0, dtype=np.int64)
         columns = np.repeat(np.arange(len(self.sets)), [len(ids) for ids in self.sets])
         self.incidence = csr_matrix(
             (np.ones(rows.size, dtype=np.int32), (rows, columns)),
@@ -183,9 +205,20 @@ class CoverageModel:
             missing = self.model.new_bool_var(f"g{index}")
             self.model.add_bool_or([missing, *(self.x[p] for p in ids)])
             self.g.append(missing)
-        self.coverage_objective: cp_model.LinearExprT = sum(
-            int(w) * g for w, g in zip(self.set_weight, self.g, strict=True)
-        )
+        self.set_weight = np.zeros(len(self.sets), dtype=np.int64)
+        for index, minutes in single.items():
+            self.set_weight[index] = minutes
+        self.groups = list(several)
+        self.group_weight = np.array([several[k] for k in self.groups], dtype=np.int64)
+        terms = [int(w) * g for w, g in zip(self.set_weight, self.g, strict=True) if w]
+        self.h: list[cp_model.IntVar] = []
+        for members, minutes in zip(self.groups, self.group_weight, strict=True):
+            any_missing = self.model.new_bool_var("h")
+            for index in members:
+                self.model.add_implication(self.g[index], any_missing)
+            self.h.append(any_missing)
+            terms.append(int(minutes) * any_missing)
+        self.coverage_objective: cp_model.LinearExprT = sum(terms)
 
     def working(self, chosen: np.ndarray) -> np.ndarray:
         """Per coverage set, how many of its shifts the roster works."""
@@ -194,8 +227,14 @@ class CoverageModel:
         return np.asarray(self.incidence.T @ on).ravel()
 
     def exact_coverage(self, chosen: np.ndarray) -> int:
-        """Uncovered minutes (summed over sets) of a roster, over every set."""
-        return int(self.set_weight[self.working(chosen) == 0].sum())
+        """Uncovered facility-cell minutes of a roster that some roster could cover."""
+        missing = self.working(chosen) == 0
+        grouped = sum(
+            int(w)
+            for members, w in zip(self.groups, self.group_weight, strict=True)
+            if missing[list(members)].any()
+        )
+        return int(self.set_weight[missing].sum()) + grouped
 
     # ----- capacity ------------------------------------------------------------------------
     def _capacity(self) -> None:
@@ -246,8 +285,10 @@ class CoverageModel:
         inst = self.instance
         w = self.weights
         readers = range(len(inst.reader_ids))
-        nights_max = self.model.new_int_var(0, 7 * inst.weeks, "nights_max")
-        weekend_max = self.model.new_int_var(0, 7 * inst.weeks, "weekend_max")
+        # Bounded by the slots, not by days: a shift running into the start adds one, and
+        # with little rest a reader may work two a day.
+        nights_max = self.model.new_int_var(0, len(inst.slots), "nights_max")
+        weekend_max = self.model.new_int_var(0, len(inst.slots), "weekend_max")
         for r in readers:
             pairs = self.pairs_of_reader.get(r, np.zeros(0, dtype=np.int64))
             nights = [self.x[p] for p in pairs if inst.slots[self.pair_slot[p]].night]
@@ -302,7 +343,10 @@ class CoverageModel:
         )
         best = _Scored.of(self, outcome.chosen)
         shares = (0.3, 0.3, 0.4) if settings.soft else (0.5, 0.5, 0.0)
-        ends = np.cumsum(shares) * settings.time_limit + begin
+        if settings.deterministic:  # a budget per stage round, not a deadline
+            ends = np.array(shares) * settings.time_limit
+        else:
+            ends = np.cumsum(shares) * settings.time_limit + begin
 
         # Stage 1: coverage.
         best = self._stage(settings, "coverage", ends[0], best, outcome, started)
@@ -331,17 +375,22 @@ class CoverageModel:
         solved = False
         for _ in range(settings.max_cut_rounds):
             self._bound(stage, best)
-            remaining = end - time.perf_counter()
-            if remaining <= 0.05:
-                outcome.stages.setdefault(stage, "UNKNOWN")
-                break
+            if settings.deterministic:
+                # The stage's share in deterministic time, every round: nothing depends on
+                # the wall clock, so the same input gives the same roster on any machine.
+                remaining = end
+            else:
+                remaining = end - time.perf_counter()
+                if remaining <= 0.05:
+                    outcome.stages.setdefault(stage, "UNKNOWN")
+                    break
             objective = {
                 "coverage": self.coverage_objective,
                 "capacity": self.unmet_objective,
                 "soft": self.soft_objective,
             }[stage]
             # Leave time for judging the roster and setting up the next solve.
-            seconds = remaining - self._overhead
+            seconds = remaining if settings.deterministic else remaining - self._overhead
             found = self._run(settings, objective, seconds, best, started, outcome, stage)
             if found is None:
                 if solved:  # an earlier round of this stage did find a roster
@@ -416,9 +465,11 @@ class CoverageModel:
         on[hint.chosen] = True
         for p, var in enumerate(self.x):
             self.model.add_hint(var, bool(on[p]))
-        working = self.working(hint.chosen)
-        for var, count in zip(self.g, working, strict=True):
-            self.model.add_hint(var, bool(count == 0))
+        missing = self.working(hint.chosen) == 0
+        for var, gone in zip(self.g, missing, strict=True):
+            self.model.add_hint(var, bool(gone))
+        for var, members in zip(self.h, self.groups, strict=True):
+            self.model.add_hint(var, bool(missing[list(members)].any()))
         unmet = hint.unmet_by_cell
         for c, var in self.u.items():
             self.model.add_hint(var, unmet.get(c, 0))

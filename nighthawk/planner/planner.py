@@ -53,9 +53,11 @@ def plan(
     started = time.perf_counter()
     demand = forecast(scenario, history)
     instance = build_instance(scenario, demand, plan_weeks(scenario, options))
-    # The limit covers the whole search: what the forecast and compiling took comes off it.
+    # The limit covers the whole search: what the forecast and compiling took comes off it
+    # (not in deterministic mode, whose budgets must not depend on the wall clock).
+    spent = 0.0 if options.deterministic else time.perf_counter() - started
     settings = SolveSettings(
-        time_limit=max(1.0, options.time_limit - (time.perf_counter() - started)),
+        time_limit=max(1.0, options.time_limit - spent),
         workers=options.workers,
         deterministic=options.deterministic,
     )
@@ -106,8 +108,9 @@ def solve_roster(
     started = started if started is not None else begin
     baseline = greedy_roster(instance)
     model = CoverageModel(instance, weights)
-    left = settings.time_limit - (time.perf_counter() - begin)
-    settings = replace(settings, time_limit=max(0.5, left))
+    if not settings.deterministic:
+        left = settings.time_limit - (time.perf_counter() - begin)
+        settings = replace(settings, time_limit=max(0.5, left))
     outcome = model.solve(settings, model.pair_ids(baseline), started=started)
     return (
         model.roster(outcome.chosen),

@@ -126,7 +126,8 @@ def recommend(
         _, after = resolve(changed, roster)
         closes = base_hours - after.uncovered_hours
         reduces = base_unmet - after.unmet_minutes
-        if closes <= 1e-9 and reduces <= 1e-6:
+        # Only what closes something, and never what opens uncovered hours elsewhere.
+        if closes < -1e-9 or (closes <= 1e-9 and reduces <= 1e-6):
             continue
         reader, additions = candidate
         verified.append(

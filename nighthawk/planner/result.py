@@ -17,8 +17,9 @@ COVERAGE_COLUMNS = [
     "state",
     "demand_studies",
     "demand_minutes",  # forecast reading minutes at speed 1.0
-    "eligible_on_shift",  # readers on shift the whole hour who may read all it sends
-    "capacity_minutes",  # their reading minutes at the target utilization (shared)
+    "eligible_on_shift",  # on shift the whole hour, eligible for its hardest-to-staff class
+    "capacity_minutes",  # target-utilization minutes of those eligible for any of its work
+    # (shared with other facilities: a reader's minutes count at each they may read for)
     "served_minutes",  # of the demand, what a best split of their time covers
     "unmet_minutes",
     "uncovered",  # some class of its demand has nobody eligible on shift
