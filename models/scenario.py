@@ -55,17 +55,14 @@ def parse_clock(text: str, *, allow_midnight_end: bool = False) -> int:
     return value
 
 
-class ShiftPattern(Strict):
-    """A weekly shift in local time; one that ends at or before its start crosses midnight."""
+class LocalSpan(Strict):
+    """Local wall-clock hours on some weekdays; one that ends at or before its start crosses
+    midnight, and "24:00" ends at midnight."""
 
     start: str
     end: str
     timezone: TimeZoneName
     days: Annotated[list[Weekday], UniqueList, Field(default_factory=lambda: list(WEEKDAYS))]
-    dates: Annotated[list[IsoDate], UniqueList] | None = Field(
-        default=None,
-        description="Local dates the shift starts on (a planned roster); replaces `days`.",
-    )
 
     @field_validator("start")
     @classmethod
@@ -83,17 +80,26 @@ class ShiftPattern(Strict):
     def start_minute(self) -> int:
         return parse_clock(self.start)
 
-    def runs_on(self, day: date) -> bool:
-        """Whether the shift starts on this local date."""
-        if self.dates is not None:
-            return day in self.dates
-        return WEEKDAYS[day.weekday()] in self.days
-
     @property
     def length_minutes(self) -> int:
         """Minutes on duty; an end at or before the start is the next day's."""
         end = parse_clock(self.end, allow_midnight_end=True)
         return (end - self.start_minute) % (24 * 60) or 24 * 60
+
+
+class ShiftPattern(LocalSpan):
+    """A weekly shift in local time (or, with `dates`, a shift on those local dates)."""
+
+    dates: Annotated[list[IsoDate], UniqueList] | None = Field(
+        default=None,
+        description="Local dates the shift starts on (a planned roster); replaces `days`.",
+    )
+
+    def runs_on(self, day: date) -> bool:
+        """Whether the shift starts on this local date."""
+        if self.dates is not None:
+            return day in self.dates
+        return WEEKDAYS[day.weekday()] in self.days
 
 
 class Window(Strict):
@@ -217,33 +223,17 @@ class PolicySettings(Strict):
     )
 
 
-class ShiftTemplate(Strict):
+class ShiftTemplate(LocalSpan):
     """A shift the coverage planner may staff, each day it runs, in its own time zone."""
 
     id: Identifier
-    start: str
-    end: str
-    timezone: TimeZoneName
     cost: Annotated[float, Field(strict=False, ge=0, le=1000, allow_inf_nan=False)] = Field(
         default=1.0, description="Cost per hour on duty (a rate: 1.3 is time and three tenths)."
     )
-    days: Annotated[list[Weekday], UniqueList, Field(default_factory=lambda: list(WEEKDAYS))]
     night: StrictBool | None = Field(
         default=None,
         description="Counts toward consecutive nights; unset: it covers 3+ hours of 00:00-06:00.",
     )
-
-    @field_validator("start")
-    @classmethod
-    def _start_is_clock(cls, value: str) -> str:
-        parse_clock(value)
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end_is_clock(cls, value: str) -> str:
-        parse_clock(value, allow_midnight_end=True)
-        return value
 
     @property
     def pattern(self) -> ShiftPattern:
@@ -253,8 +243,7 @@ class ShiftTemplate(Strict):
     def is_night(self) -> bool:
         if self.night is not None:
             return self.night
-        start = self.pattern.start_minute
-        length = self.pattern.length_minutes
+        start, length = self.start_minute, self.length_minutes
         # minutes of local 00:00-06:00 (today's or tomorrow's) inside [start, start + length)
         overlap = sum(
             max(0, min(start + length, midnight + 360) - max(start, midnight))

@@ -53,6 +53,8 @@ from nighthawk.service.clock import Clock
 from nighthawk.service.db import lock_plan, read_transaction, write_transaction
 from nighthawk.service.errors import Conflict, NotFound, Unprocessable
 from nighthawk.service.jobs import Lease
+from nighthawk.service.roster import require_known_facilities
+from nighthawk.service.views import sla_minutes_of
 
 log = logging.getLogger(__name__)
 
@@ -380,14 +382,7 @@ def _check_references(connection: Connection, body: PlanIn) -> None:
         if reader not in known:
             raise Unprocessable(f"radiologists.{reader}", f"unknown radiologist {reader!r}")
     facilities = [stream.facility for stream in body.arrivals or []]
-    known = set(
-        connection.execute(select(FACILITY.c.id).where(FACILITY.c.id.in_(set(facilities))))
-        .scalars()
-        .all()
-    )
-    for index, facility in enumerate(facilities):
-        if facility not in known:
-            raise Unprocessable(f"arrivals[{index}].facility", f"unknown facility {facility!r}")
+    require_known_facilities(connection, facilities, field="arrivals")
 
 
 def _history(connection: Connection, body: PlanIn) -> pd.DataFrame | None:
@@ -470,15 +465,7 @@ def _scenario(
                         "name": row.name,
                         "state": row.state,
                         "timezone": row.timezone,
-                        "sla_minutes": {
-                            name: value
-                            for name, value in (
-                                ("STAT", row.sla_stat),
-                                ("URGENT", row.sla_urgent),
-                                ("ROUTINE", row.sla_routine),
-                            )
-                            if value is not None
-                        },
+                        "sla_minutes": sla_minutes_of(row),
                     }
                     for row in facilities
                 ],

@@ -103,7 +103,7 @@ class RosterService:
         }
         with write_transaction(self.engine) as connection, self.assignments.cache.lock:
             epoch = lock_plan(connection)
-            _require_known_facilities(connection, [c.facility for c in body.credentials])
+            require_known_facilities(connection, [c.facility for c in body.credentials])
             before = _radiologist(connection, radiologist_id)
             if before is None:
                 connection.execute(
@@ -255,8 +255,11 @@ class RosterService:
         )
 
 
-def _require_known_facilities(connection: Connection, facilities: list[str]) -> None:
-    """A credential names a contracted facility; a typo would silently credential nothing."""
+def require_known_facilities(
+    connection: Connection, facilities: list[str], *, field: str = "credentials"
+) -> None:
+    """Each of `facilities` (the `field` list's items) names a contracted facility; a typo
+    would silently credential (or forecast) nothing."""
     known = set(
         connection.execute(select(FACILITY.c.id).where(FACILITY.c.id.in_(set(facilities))))
         .scalars()
@@ -264,7 +267,7 @@ def _require_known_facilities(connection: Connection, facilities: list[str]) -> 
     )
     for index, facility in enumerate(facilities):
         if facility not in known:
-            raise Unprocessable(f"credentials[{index}].facility", f"unknown facility {facility!r}")
+            raise Unprocessable(f"{field}[{index}].facility", f"unknown facility {facility!r}")
 
 
 def _facility(connection: Connection, facility_id: str) -> Any:

@@ -38,8 +38,9 @@ def study_out(row: Any, *, why: Explanation | None = None) -> StudyOut:
     )
 
 
-def facility_out(row: Any) -> FacilityOut:
-    sla = {
+def sla_minutes_of(row: Any) -> dict[str, float]:
+    """A facility row's contract: the priorities it sets, by name."""
+    return {
         name: value
         for name, value in (
             ("STAT", row.sla_stat),
@@ -48,6 +49,10 @@ def facility_out(row: Any) -> FacilityOut:
         )
         if value is not None
     }
+
+
+def facility_out(row: Any) -> FacilityOut:
+    sla = sla_minutes_of(row)
     return FacilityOut(
         id=row.id, name=row.name, state=row.state, timezone=row.timezone, sla_minutes=sla
     )
