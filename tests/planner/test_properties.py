@@ -461,13 +461,12 @@ def test_recommendations_close_what_they_claim(data: dict[str, Any]) -> None:
         assert rec.uncovered_hours_after <= baseline, rec  # never opens hours elsewhere
 
 
-# Was a planner bug (fixed): a recommendation could make coverage worse. The re-solve minimizes uncovered
-# class-hours (see test_rules.test_an_optimal_roster_leaves_the_fewest_facility_hours), so an
-# addition can pull a reader onto more classes at a facility that stays uncovered anyway; and
-# a recommendation that closes no hours is still reported when it reduces unmet minutes. Here
-# r1 (CT only) works f2's shift; f1 also sends MR nobody reads. Adding neuro makes f1's shift
-# cover 8 class-hours a day against f2's 5, so the re-solve moves r1 there: 63 facility-hours
-# uncovered instead of 28, reported as "closes -35 hours" among the recommendations.
+# A planner bug this found (fixed): a recommendation could make coverage worse. The re-solve
+# minimized uncovered class-hours, so an addition could pull a reader onto more classes at a
+# facility that stays uncovered anyway, and one that closed no hours was still reported when
+# it reduced unmet minutes. Here r1 (CT only) works f2's shift; f1 also sends MR nobody reads.
+# With neuro, f1's shift covered 8 class-hours a day against f2's 5, so the re-solve moved r1
+# there: 63 facility-hours uncovered instead of 28, reported as "closes -35 hours".
 def test_no_recommendation_leaves_more_hours_uncovered() -> None:
     f1_hours, f2_hours = cases.hours_profile(*range(4)), cases.hours_profile(*range(10, 15))
     stream = {"priority": "STAT", "per_hour": 1}

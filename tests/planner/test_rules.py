@@ -118,12 +118,12 @@ def test_availability_by_weekday_and_touching_windows_join() -> None:
     assert checked(only_evening).shifts == []
 
 
-# Was a planner bug (fixed): availability was laid out only from the local day before the plan's start
-# (nighthawk.weekly.pattern_instances), so a window that began two days before is missing and
-# joined windows are cut short there. Here r1 is available Tuesday 12:00 to Thursday 12:00 (two
-# touching 24-hour windows); the plan starts Thursday 06:00, and Wednesday's 10:00-10:00 shift
-# runs into it, inside the availability. The planner calls r1 "outside their availability" and
-# leaves Thursday 06:00-10:00 uncovered as a structural gap.
+# A planner bug this found (fixed): availability was laid out only from the local day before
+# the plan's start, so a window that began two days before was missing and joined windows were
+# cut short there. Here r1 is available Tuesday 12:00 to Thursday 12:00 (two touching 24-hour
+# windows); the plan starts Thursday 06:00, and Wednesday's 10:00-10:00 shift runs into it,
+# inside the availability. The planner called r1 "outside their availability" and left
+# Thursday 06:00-10:00 uncovered as a structural gap.
 def test_availability_that_began_before_the_plan_covers_a_shift_running_into_it() -> None:
     scenario = planning(
         start="2026-12-10T06:00:00Z",
@@ -258,14 +258,13 @@ def test_the_checker_flags_too_many_nights_in_a_row() -> None:
     assert roster_violations(nights_practice(3, night=False), four) == []
 
 
-# Was a planner bug (fixed): the fairness terms' variables (the most nights, the most weekend shifts any
-# reader works) are bounded by 7 per planning week (model._soft_terms), a hidden cap the rules
+# A planner bug this found (fixed): the fairness terms' variables (the most nights, the most
+# weekend shifts any reader works) were bounded by 7 per planning week, a hidden cap the rules
 # do not have: the Sunday-evening night shift that runs into the plan's start makes 8 nights
 # in a one-week plan, and back-to-back weekend shifts with no rest rule make 8 weekend shifts.
-# The coverage stage, which does not see the cap, finds the 8-shift roster; the capacity and
-# soft stages then hold coverage to it, cannot reach it under the cap and come back
-# INFEASIBLE, so cost, fairness and preferences are never optimized: listed first, the dear
-# twin of a shift is staffed every night at twice the cost.
+# The coverage stage, which did not see the cap, found the 8-shift roster; the later stages
+# held coverage to it, could not reach it under the cap and came back INFEASIBLE, so cost,
+# fairness and preferences were never optimized: the dear twin of a shift was staffed.
 ROOMY = {"min_rest_hours": 0, "max_shifts_per_week": 14, "max_consecutive_nights": 14}
 
 
@@ -559,13 +558,13 @@ def test_capacity_is_shared_by_the_classes_a_reader_may_read() -> None:
     assert unmet_minutes(scenario, others) == pytest.approx(7 * 8 * 30)
 
 
-# Was a planner bug (fixed): the coverage stage minimized uncovered *class*-hours (one indicator per
-# cell and class of work), while the plan reports, and the docs promise to minimize, uncovered
-# *facility*-hours (a facility counts once an hour). When a facility has work nobody may read,
-# covering its other classes closes no facility-hour, yet the model prefers it. Here r1 reads
-# CT only: shift a covers f1's CT (10 class-hours a day, but f1's MR stays uncovered), shift b
-# f2's CT (5 class- and facility-hours a day); the rest rule allows one a day. The plan works
-# a and reports 105 uncovered facility-hours as OPTIMAL; working b leaves 70.
+# A planner bug this found (fixed): the coverage stage minimized uncovered *class*-hours (one
+# indicator per cell and class of work), while the plan reports, and the docs promise to
+# minimize, uncovered *facility*-hours. When a facility has work nobody may read, covering its
+# other classes closes no facility-hour, yet the model preferred it. Here r1 reads CT only:
+# shift a covers f1's CT (10 class-hours a day, but f1's MR stays uncovered), shift b f2's CT
+# (5 class- and facility-hours a day); the rest rule allows one a day. The plan worked a and
+# reported 105 uncovered facility-hours as OPTIMAL; working b leaves 70.
 def test_an_optimal_roster_leaves_the_fewest_facility_hours() -> None:
     f1_hours, f2_hours = hours_profile(*range(10)), hours_profile(*range(10, 15))
     scenario = planning(
