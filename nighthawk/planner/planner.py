@@ -30,7 +30,7 @@ class PlanOptions:
     deterministic: bool = False
     workers: int = 8
     recommendations: int = 10  # how many to report (0: skip)
-    verify: int | None = None  # estimates verified by re-solving; default 2 x recommendations
+    verify: int | None = None  # estimates verified by re-solving; default 2 x, at most 10
     verify_seconds: float | None = None  # per re-solve; default a share of the time limit
     weights: PlanWeights = field(default_factory=PlanWeights)
 
@@ -69,12 +69,8 @@ def plan(
     recommendations = []
     short = evaluation.uncovered_hours > 0 or evaluation.unmet_minutes > 0
     if options.recommendations > 0 and short:
-        # Deterministic, so the control and each candidate get the same search effort.
-        verify_settings = replace(
-            settings,
-            soft=False,
-            deterministic=True,
-            time_limit=options.verify_seconds or _verify_seconds(options),
+        verify_settings = verification_settings(
+            settings, options.verify_seconds or _verify_seconds(options)
         )
         recommendations = recommend(
             instance,
@@ -82,7 +78,7 @@ def plan(
             roster,
             lambda changed, current: _resolve(changed, current, verify_settings, options.weights),
             limit=options.recommendations,
-            verify=options.verify or min(12, 2 * options.recommendations),
+            verify=options.verify or min(10, 2 * options.recommendations),
         )
     metrics = _metrics(instance, roster, evaluation, gaps, status, stages, first, started)
     return PlanResult(
@@ -129,8 +125,15 @@ def _resolve(
     return roster, evaluate(instance, roster)
 
 
+def verification_settings(settings: SolveSettings, seconds: float) -> SolveSettings:
+    """How each recommendation (and its control) is re-solved: coverage and capacity only,
+    deterministic, so the control and each candidate get the same search effort."""
+    return replace(settings, soft=False, deterministic=True, time_limit=seconds, max_cut_rounds=3)
+
+
 def _verify_seconds(options: PlanOptions) -> float:
-    return max(2.0, min(20.0, options.time_limit / 6))
+    """Deterministic seconds per verifying re-solve (it starts from a good roster)."""
+    return max(1.0, min(10.0, options.time_limit / 10))
 
 
 def roster_shifts(instance: Instance, roster: Roster) -> list[RosterShift]:

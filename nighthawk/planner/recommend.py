@@ -99,6 +99,21 @@ def apply(instance: Instance, candidate: Candidate) -> Instance:
     return with_reader(instance, updated)
 
 
+PER_ADDITION = 2  # readers verified (and reported) for the same papers
+
+
+def _varied(ranked: list[tuple[Candidate, float]]) -> list[tuple[Candidate, float]]:
+    """At most PER_ADDITION readers for the same papers: ten readers who could each take a
+    WY license say less than the WY license and a neuro credential elsewhere."""
+    seen: dict[tuple[Addition, ...], int] = defaultdict(int)
+    kept = []
+    for (reader, additions), estimate in ranked:
+        if seen[additions] < PER_ADDITION:
+            seen[additions] += 1
+            kept.append(((reader, additions), estimate))
+    return kept
+
+
 def recommend(
     instance: Instance,
     evaluation: Evaluation,
@@ -114,7 +129,7 @@ def recommend(
     same roster (or the roster itself, if better), so what a longer search would have found
     anyway is not credited to the addition."""
     estimates = candidates(instance, evaluation)
-    ranked = sorted(estimates.items(), key=lambda kv: (-kv[1], kv[0]))[:verify]
+    ranked = _varied(sorted(estimates.items(), key=lambda kv: (-kv[1], kv[0])))[:verify]
     if not ranked:
         return []
     _, control = resolve(instance, roster)

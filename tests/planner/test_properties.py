@@ -34,7 +34,13 @@ from models.scenario import Scenario, parse_scenario
 from nighthawk.planner.flow import allocate
 from nighthawk.planner.instance import build_instance
 from nighthawk.planner.model import PlanWeights, SolveSettings
-from nighthawk.planner.planner import PlanOptions, _resolve, plan, roster_shifts
+from nighthawk.planner.planner import (
+    PlanOptions,
+    _resolve,
+    plan,
+    roster_shifts,
+    verification_settings,
+)
 from nighthawk.planner.recommend import apply
 from tests.planner import cases
 from tests.planner.checker import (
@@ -438,7 +444,7 @@ def test_recommendations_close_what_they_claim(data: dict[str, Any]) -> None:
         (instance.reader_ids.index(s.radiologist), slot_of[s.template, s.start])
         for s in result.shifts
     ]
-    verify = SolveSettings(time_limit=VERIFY_SECONDS, deterministic=True, soft=False)
+    verify = verification_settings(SolveSettings(), VERIFY_SECONDS)
     weights = PlanWeights()
     _, control = _resolve(instance, roster, verify, weights)
     baseline = min(result.metrics.uncovered_hours, round(control.uncovered_hours, 2))
