@@ -26,7 +26,7 @@ FORECAST_COLUMNS = [*KEY_COLUMNS, "hour_of_week", "studies_per_hour", "read_minu
 
 def forecast_from_arrivals(scenario: Scenario) -> pd.DataFrame:
     """Expected studies per local hour of week of every arrival stream (surges excluded:
-    they are dated, and `project` applies them to the dates they cover)."""
+    they are dated, and `surge_factors` applies them to the hours they touch)."""
     rows = []
     for stream in scenario.arrivals or []:
         mean = scenario.read_distribution(stream.modality).mean
@@ -49,17 +49,27 @@ def forecast_from_arrivals(scenario: Scenario) -> pd.DataFrame:
 
 
 def forecast_from_history(history: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Mean studies per local hour of week over the weeks the history spans; read minutes
-    are the history's mean per facility and modality where it records them, else the
-    scenario's distribution mean."""
+    """Mean studies per local hour of week: the count in each hour of the week over how many
+    times that hour occurs in the history's span. Read minutes are the history's mean per
+    facility and modality where it records them, else the scenario's distribution mean."""
     if history.empty:
         raise ScenarioError("history: has no studies")
     zones = {f.id: f.timezone for f in scenario.facilities}
     frame = history.copy()
     frame["hour_of_week"] = _local_hour_of_week(frame, zones)
     frame["subspecialty"] = frame["subspecialty"].where(frame["subspecialty_required"], None)
-    span_hours = (frame["arrived_at"].max() - frame["arrived_at"].min()).total_seconds() / 3600
-    weeks = max(1.0, round(span_hours / HOURS_PER_WEEK))
+    # How often each local hour of the week occurs in the history's span, per zone: a
+    # history of ten days holds some hours of the week twice and others once.
+    hours = pd.date_range(
+        frame["arrived_at"].min().floor("h"), frame["arrived_at"].max().floor("h"), freq="h"
+    )
+    occurrences = {
+        zone: np.bincount(
+            (local := hours.tz_convert(zone)).day_of_week * 24 + local.hour,
+            minlength=HOURS_PER_WEEK,
+        )
+        for zone in set(zones.values())
+    }
     means = {m.value: scenario.read_distribution(m).mean for m in Modality}
     recorded = frame.groupby(["facility", "modality"])["read_minutes"].mean()
     grouped = (
@@ -68,7 +78,11 @@ def forecast_from_history(history: pd.DataFrame, scenario: Scenario) -> pd.DataF
         .rename("studies")
         .reset_index()
     )
-    grouped["studies_per_hour"] = grouped["studies"] / weeks
+    seen = [
+        occurrences[zones[facility]][how]
+        for facility, how in zip(grouped["facility"], grouped["hour_of_week"], strict=True)
+    ]
+    grouped["studies_per_hour"] = grouped["studies"] / np.maximum(seen, 1)
     grouped["read_minutes"] = [
         _minutes(recorded, facility, modality, means[modality])
         for facility, modality in zip(grouped["facility"], grouped["modality"], strict=True)
