@@ -418,9 +418,11 @@ NEURO_MR_SHARE = 0.5  # of MR at facilities with a neuro contract: neuro require
 OVERNIGHT_STUDIES_PER_DAY = 350.0  # sets the load: about 85% of night capacity
 
 
-def overnight(rng: np.random.Generator) -> Built:
+def make_facilities(rng: np.random.Generator, counts: dict[str, int]) -> list[Facility]:
+    """`count` facilities per state, named `st-1`.., each with a drawn STAT and URGENT
+    contract (routine: a day)."""
     facilities: list[Facility] = []
-    for state, count in OVERNIGHT_STATES.items():
+    for state, count in counts.items():
         for i in range(count):
             stat = float(rng.choice([30, 45, 60], p=[0.4, 0.35, 0.25]))
             urgent = float(rng.choice([120, 180, 240]))
@@ -432,6 +434,11 @@ def overnight(rng: np.random.Generator) -> Built:
                     {"STAT": stat, "URGENT": urgent, "ROUTINE": 1440.0},
                 )
             )
+    return facilities
+
+
+def overnight(rng: np.random.Generator) -> Built:
+    facilities = make_facilities(rng, OVERNIGHT_STATES)
     readers = overnight_readers()
     _grant_overnight_privileges(rng, facilities, readers)
 

@@ -50,6 +50,7 @@ Stream = ex.Stream
 ScenarioCheckError = ex.ScenarioCheckError
 zone_of = ex.zone_of
 iso = ex.iso
+make_facilities = ex.make_facilities
 
 SEED = 20261207
 HERE = Path(__file__).resolve().parent
@@ -610,19 +611,7 @@ def example_readers() -> list[Reader]:
 
 
 def example(rng: np.random.Generator) -> Built:
-    facilities: list[Facility] = []
-    for state, count in EXAMPLE_STATES.items():
-        for i in range(count):
-            stat = float(rng.choice([30, 45, 60], p=[0.4, 0.35, 0.25]))
-            urgent = float(rng.choice([120, 180, 240]))
-            facilities.append(
-                Facility(
-                    f"{state.lower()}-{i + 1}",
-                    state,
-                    zone_of(state),
-                    {"STAT": stat, "URGENT": urgent, "ROUTINE": 1440.0},
-                )
-            )
+    facilities = make_facilities(rng, EXAMPLE_STATES)
     readers = example_readers()
     # Privileges at most facilities in a reader's licensed states: each withheld with some
     # chance, keeping six at every facility (a nighthawk contract needs two shifts a night,
