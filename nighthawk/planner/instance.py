@@ -132,6 +132,7 @@ def build_instance(scenario: Scenario, forecast: pd.DataFrame, weeks: int) -> In
     cells = _cells(slots, horizon)
     eligibility = ClassEligibility(scenario, facility_ids, states)
     nodes, demand, studies = _demand(scenario, forecast, cells, facility_ids)
+    _require_countable(demand)
     return Instance(
         scenario=scenario,
         start=start,
@@ -165,6 +166,18 @@ def build_instance(scenario: Scenario, forecast: pd.DataFrame, weeks: int) -> In
         facility_zones=[f.timezone for f in scenario.facilities],
         eligibility=eligibility,
     )
+
+
+def _require_countable(demand: np.ndarray) -> None:
+    """The max flow counts hundredths of a minute in 32 bits: refuse, with the reason, a
+    forecast beyond that rather than fail inside the solver."""
+    most = float(demand.sum(axis=1).max(initial=0.0))
+    limit = (2**31 - 1) / SCALE / 2  # headroom: the flow's own bound is demand + 1
+    if most > limit:
+        raise ScenarioError(
+            f"arrivals: {most:,.0f} reading minutes forecast in one hour; "
+            f"the planner handles at most {limit:,.0f}"
+        )
 
 
 def with_reader(instance: Instance, reader: RadiologistSpec) -> Instance:

@@ -601,15 +601,16 @@ SHIFT_LENGTHS = (8, 9, 10, 12)
 WEEK_ON_HOURS = 10  # shifts this long are worked every day of the (on-)week
 
 
-def national(rng: np.random.Generator) -> Built:
-    print("\nnational:")
-    states = list(NATIONAL_STATES)
-    population = np.array([NATIONAL_STATES[s] for s in states])
-    # Facilities per state: at least 3, the rest by population^0.8 (large states have more,
-    # but also larger hospitals).
+def population_facilities(
+    rng: np.random.Generator, populations: dict[str, float], total: int
+) -> list[Facility]:
+    """`total` facilities over the states: at least 3 each, the rest by population^0.8
+    (large states have more, but also larger hospitals); contracts drawn per facility."""
+    states = list(populations)
+    population = np.array([populations[s] for s in states])
     weight = population**0.8
-    counts = 3 + np.floor(weight / weight.sum() * (NATIONAL_FACILITIES - 3 * len(states)))
-    for i in np.argsort(-weight)[: NATIONAL_FACILITIES - int(counts.sum())]:
+    counts = 3 + np.floor(weight / weight.sum() * (total - 3 * len(states)))
+    for i in np.argsort(-weight, kind="stable")[: total - int(counts.sum())]:
         counts[i] += 1
     contracts = [(30.0, 120.0, 1440.0), (45.0, 180.0, 1440.0), (60.0, 240.0, 1440.0)]
     facilities: list[Facility] = []
@@ -624,6 +625,14 @@ def national(rng: np.random.Generator) -> Built:
                     {"STAT": stat, "URGENT": urgent, "ROUTINE": routine},
                 )
             )
+    return facilities
+
+
+def national(rng: np.random.Generator) -> Built:
+    print("\nnational:")
+    states = list(NATIONAL_STATES)
+    population = np.array([NATIONAL_STATES[s] for s in states])
+    facilities = population_facilities(rng, NATIONAL_STATES, NATIONAL_FACILITIES)
     sizes = rng.lognormal(0.0, 0.6, len(facilities))
     sizes *= NATIONAL_STUDIES_PER_DAY / sizes.sum()
 

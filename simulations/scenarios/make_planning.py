@@ -710,23 +710,7 @@ NEURO_MIN_ELIGIBLE = 6
 def national(rng: np.random.Generator) -> Built:
     states = list(NATIONAL_STATES)
     population = np.array([NATIONAL_STATES[s] for s in states])
-    weight = population**0.8
-    counts = 3 + np.floor(weight / weight.sum() * (NATIONAL_FACILITIES - 3 * len(states)))
-    for i in np.argsort(-weight, kind="stable")[: NATIONAL_FACILITIES - int(counts.sum())]:
-        counts[i] += 1
-    contracts = [(30.0, 120.0, 1440.0), (45.0, 180.0, 1440.0), (60.0, 240.0, 1440.0)]
-    facilities: list[Facility] = []
-    for state, count in zip(states, counts.astype(int), strict=True):
-        for i in range(count):
-            stat, urgent, routine = contracts[int(rng.choice(3, p=[0.45, 0.35, 0.2]))]
-            facilities.append(
-                Facility(
-                    f"{state.lower()}-{i + 1:02d}",
-                    state,
-                    zone_of(state),
-                    {"STAT": stat, "URGENT": urgent, "ROUTINE": routine},
-                )
-            )
+    facilities = ex.population_facilities(rng, NATIONAL_STATES, NATIONAL_FACILITIES)
     kinds = list(NATIONAL_PROFILES)
     shares = np.array([share for _, share in NATIONAL_PROFILES.values()])
     kind_of = [kinds[int(rng.choice(len(kinds), p=shares))] for _ in facilities]

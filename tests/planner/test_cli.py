@@ -203,6 +203,13 @@ def test_bad_options_exit_2_naming_the_option(
             lambda t: t.split("shift_templates:")[0].replace(", prefers: [night]", ""),
             "shift_templates: the planner needs",
         ),
+        (
+            lambda t: t.replace("per_hour: 1.5}", "per_hour: 10000}").replace(
+                "radiologists:",
+                "read_minutes: {CT: {distribution: fixed, mean: 1440}}\nradiologists:",
+            ),
+            "reading minutes forecast in one hour; the planner handles at most",
+        ),
     ],
 )
 def test_bad_scenarios_exit_2_naming_the_field(
