@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench bench-load bench-sim bench-plan clean
+.PHONY: run test lint bench bench-load bench-sim bench-plan bench-policies clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-sim: $(STAMP)
 
 bench-plan: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
+
+bench-policies: $(STAMP)
+	$(BIN)/python benchmarks/policies.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -197,6 +197,22 @@ class StudyOut(StudyCreated):
     why: Explanation | None = None
 
 
+class NextOut(Public):
+    """What a free reader should start now (`study`, with its `why`), or why nothing."""
+
+    radiologist: str
+    now: UtcDateTime
+    study: StudyOut | None = Field(
+        description="The study to start now; it is theirs while they stay free."
+    )
+    reading: str | None = Field(
+        default=None, description="The study this reader is reading now, if any."
+    )
+    reason: str | None = Field(
+        default=None, description="Why there is nothing to start, when `study` is null."
+    )
+
+
 class StudyPage(Public):
     items: list[StudyOut]
     next_cursor: str | None
@@ -248,8 +264,15 @@ class SlaOut(Public):
 
 class CoverageHour(Public):
     start: UtcDateTime
-    eligible_radiologists: list[str]
-    gap: bool
+    eligible_radiologists: list[str] = Field(
+        description="Available readers on duty for some part of the hour who may read some of "
+        "the facility's work then."
+    )
+    gap: bool = Field(description="Some kind of work it sends has nobody for part of the hour.")
+    uncovered: list[str] = Field(
+        default_factory=list,
+        description="The kinds of work (modality, a required subspecialty) left uncovered.",
+    )
 
 
 class CoverageFacility(Public):

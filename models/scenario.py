@@ -208,18 +208,20 @@ Event = Annotated[Absence | Surge, Field(discriminator="type")]
 
 
 class PolicySettings(Strict):
-    """Knobs of the `optimizer` policy (the others have none)."""
+    """Knobs the former `optimizer` policy had (a CP-SAT re-plan every few minutes). The
+    policy is now the service's live dispatcher, which decides at every event and has no
+    knobs: these are still accepted, so older scenarios load, and change nothing."""
 
     replan_minutes: Annotated[float, Field(strict=False, gt=0, le=1440)] = Field(
-        default=15.0, description="Re-plan every unstarted study this often (simulated minutes)."
+        default=15.0, description="No effect (was: re-plan every unstarted study this often)."
     )
     solver_budget: Annotated[float, Field(strict=False, gt=0, le=60)] = Field(
-        default=0.05,
-        description="CP-SAT deterministic time per re-plan; deterministic, so runs reproduce.",
+        default=0.05, description="No effect (was: CP-SAT deterministic time per re-plan)."
     )
     rebind_when_idle: StrictBool = Field(
         default=True,
-        description="A reader who frees up takes eligible work waiting in others' queues.",
+        description="No effect: a free reader always binds late (takes the most pressing work "
+        "they may start, whoever it was forecast for).",
     )
 
 

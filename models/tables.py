@@ -145,6 +145,9 @@ class StudyRow(SQLModel, table=True):
     uncovered_reason: str | None = Field(default=None, max_length=500)
     content_hash: str = Field(max_length=64)
     version: int = 1
+    # Readers who handed the study back: the dispatcher never offers it to them again (only a
+    # coverage manager's manual assignment can give it back to one of them).
+    released_by: list[str] = _json_column()
 
 
 class AuditRow(SQLModel, table=True):

@@ -1,9 +1,10 @@
 """Who may read which class of study (facility, modality, required subspecialty), as arrays.
 
 Per class, each reader gets the minute (after the scenario's start) until which they may read
-it: license in the facility's state and privileges there, whichever expires first; -inf where
-the reader never may (no license, no privileges, another modality, missing subspecialty).
-The simulator checks a reader with one lookup; the coverage planner compares whole columns.
+it, from the kernel's rights (`nighthawk.kernel.Rights.until`): license in the facility's
+state and privileges there, whichever expires first; -inf where the reader never may (no
+license, no privileges, another modality, missing subspecialty). The simulator checks a reader
+with one lookup; the coverage planner compares whole columns.
 """
 
 from __future__ import annotations
@@ -12,45 +13,41 @@ import numpy as np
 
 from models.priority import Modality
 from models.scenario import Scenario
-from nighthawk.clock import state_time_zone, valid_until_minutes
+from nighthawk.kernel import NEVER, Rights, facility_zone_of, rights_of
 
 MODALITIES = tuple(Modality)
 
 
 class ClassEligibility:
-    """License in the facility's state, privileges at the facility, modality, subspecialty,
-    as per-reader arrays, so a class's column is a few vector operations."""
+    """The kernel's rights of every reader of a scenario, asked one class at a time."""
 
     def __init__(self, scenario: Scenario, facility_ids: list[str], states: list[str]) -> None:
-        start = scenario.start
         zones = {f.id: f.timezone for f in scenario.facilities}
-        readers = scenario.radiologists
+        self.facility_ids = facility_ids
+        self.states = states
+        self.rights: list[Rights] = [
+            rights_of(reader, scenario.start, lambda f: facility_zone_of(f, zones))
+            for reader in scenario.radiologists
+        ]
+        # The same rights laid out per rule, for explaining a gap (which document is missing).
         state_index = {state: i for i, state in enumerate(sorted(set(states)))}
-        facility_index = {fid: i for i, fid in enumerate(facility_ids)}
         self.facility_state = np.array([state_index[s] for s in states], dtype=np.int64)
-        self.license = np.full((len(readers), len(state_index)), -np.inf)
-        self.credential = np.full((len(readers), len(facility_ids)), -np.inf)
-        self.modality_ok = np.ones((len(readers), len(MODALITIES)), dtype=bool)
-        for r, spec in enumerate(readers):
-            for lic in spec.licenses:
-                if lic.state in state_index:
-                    until = valid_until_minutes(start, lic.expires_on, state_time_zone(lic.state))
-                    column = state_index[lic.state]
-                    self.license[r, column] = max(self.license[r, column], until)
-            for cred in spec.credentials:
-                until = valid_until_minutes(start, cred.expires_on, zones[cred.facility])
-                column = facility_index[cred.facility]
-                self.credential[r, column] = max(self.credential[r, column], until)
-            if spec.modalities:
-                self.modality_ok[r] = [m in spec.modalities for m in MODALITIES]
-        self.subspecialties = [frozenset(r.subspecialties) for r in readers]
+        self.license = np.array(
+            [[r.licenses.get(s, NEVER) for s in state_index] for r in self.rights], dtype=float
+        ).reshape(len(self.rights), len(state_index))
+        self.credential = np.array(
+            [[r.credentials.get(f, NEVER) for f in facility_ids] for r in self.rights],
+            dtype=float,
+        ).reshape(len(self.rights), len(facility_ids))
+        self.modality_ok = np.array(
+            [[not r.modalities or m in r.modalities for m in MODALITIES] for r in self.rights],
+            dtype=bool,
+        ).reshape(len(self.rights), len(MODALITIES))
+        self.subspecialties = [r.subspecialties for r in self.rights]
 
     def until(self, facility: int, modality: Modality, subspecialty: str | None) -> np.ndarray:
-        until = np.minimum(
-            self.license[:, self.facility_state[facility]], self.credential[:, facility]
+        state, facility_id = self.states[facility], self.facility_ids[facility]
+        return np.array(
+            [rights.until(state, facility_id, modality, subspecialty) for rights in self.rights],
+            dtype=float,
         )
-        allowed = self.modality_ok[:, MODALITIES.index(modality)].copy()
-        if subspecialty is not None:
-            allowed &= np.array([subspecialty in held for held in self.subspecialties])
-        until[~allowed] = -np.inf
-        return until

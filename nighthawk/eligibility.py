@@ -16,6 +16,7 @@ import numpy as np
 
 from models.types import format_utc_time
 from nighthawk.clock import at_minutes
+from nighthawk.kernel import FINISH_SLACK_MINUTES
 from nighthawk.problem import BoolArray, FloatArray, Problem
 
 
@@ -28,10 +29,15 @@ def licensed_in_state(problem: Problem) -> BoolArray:
     return problem.license_until > -np.inf
 
 
+def _by(finish: FloatArray, limit: FloatArray) -> BoolArray:
+    """The kernel's `fits`, on whole matrices: done by the limit, give or take float noise."""
+    return finish <= limit + FINISH_SLACK_MINUTES
+
+
 def license_current(problem: Problem) -> BoolArray:
     """Hard: the license must still be valid when the read finishes (licenses expire)."""
     held = licensed_in_state(problem)
-    return ~held | (_earliest_finish(problem) <= problem.license_until)
+    return ~held | _by(_earliest_finish(problem), problem.license_until)
 
 
 def credentialed_at_facility(problem: Problem) -> BoolArray:
@@ -42,7 +48,7 @@ def credentialed_at_facility(problem: Problem) -> BoolArray:
 def credential_current(problem: Problem) -> BoolArray:
     """Hard: facility privileges must still be valid when the read finishes."""
     held = credentialed_at_facility(problem)
-    return ~held | (_earliest_finish(problem) <= problem.credential_until)
+    return ~held | _by(_earliest_finish(problem), problem.credential_until)
 
 
 def reads_modality(problem: Problem) -> BoolArray:
@@ -79,7 +85,7 @@ def holds_required_subspecialty(problem: Problem) -> BoolArray:
 
 def fits_in_shift(problem: Problem) -> BoolArray:
     """Hard: the reader must be able to finish the read before the shift ends."""
-    return _earliest_finish(problem) <= problem.readers.shift_end[None, :]
+    return _by(_earliest_finish(problem), problem.readers.shift_end[None, :])
 
 
 def prefers_subspecialty(problem: Problem) -> BoolArray:

@@ -2,6 +2,8 @@
 
 Tiers are compared lexicographically: (1) priority-weighted unassigned studies, (2) STAT
 breaches, (3) priority-weighted late minutes, (4) the soft preferences, summed with weights.
+The registry is what scores: a plan's key is built from `TERMS` (each term names the score
+field it reads and the setting that weighs it), so a term added there is scored everywhere.
 Weights come from the snapshot's settings; nothing here hard-codes them.
 """
 
@@ -21,16 +23,57 @@ class Term:
     name: str
     tier: int
     description: str
+    field: str  # the Score field it reads
+    weight: str | None = None  # the PreferenceWeights setting that weighs it (None: 1)
+
+    def value(self, score: Score, weights: PreferenceWeights) -> float:
+        amount = float(getattr(score, self.field))
+        return amount * (getattr(weights, self.weight) if self.weight else 1.0)
 
 
 TERMS: tuple[Term, ...] = (
-    Term("unassigned_weight", 1, "Priority weight of every study left without a reader."),
-    Term("stat_breaches", 2, "STAT studies predicted to finish after their due time."),
-    Term("weighted_late_minutes", 3, "Minutes past due, times the study's priority weight."),
-    Term("workload_balance", 4, "Sum over readers of (backlog + assigned reading hours) squared."),
-    Term("subspecialty_mismatch", 4, "Studies read by a reader outside their subspecialty."),
-    Term("moved_study", 4, "Studies taken from the reader they were already assigned to."),
+    Term(
+        "unassigned_weight",
+        1,
+        "Priority weight of every study left without a reader.",
+        "unassigned_weight",
+    ),
+    Term(
+        "stat_breaches",
+        2,
+        "STAT studies predicted to finish after their due time.",
+        "stat_breaches",
+    ),
+    Term(
+        "weighted_late_minutes",
+        3,
+        "Minutes past due, times the study's priority weight.",
+        "weighted_late_minutes",
+    ),
+    Term(
+        "workload_balance",
+        4,
+        "Sum over readers of (backlog + assigned reading hours) squared.",
+        "workload_sq_hours",
+        "workload_balance",
+    ),
+    Term(
+        "subspecialty_mismatch",
+        4,
+        "Studies read by a reader outside their subspecialty.",
+        "subspecialty_mismatches",
+        "subspecialty_mismatch",
+    ),
+    Term(
+        "moved_study",
+        4,
+        "Studies taken from the reader they were already assigned to.",
+        "moved_studies",
+        "moved_study",
+    ),
 )
+TIERS: tuple[int, ...] = tuple(sorted({term.tier for term in TERMS}))
+PREFERENCE_TIER = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,24 +95,21 @@ class Score:
     def __sub__(self, other: Score) -> Score:
         return Score(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(Score)))
 
+    def tier(self, tier: int, weights: PreferenceWeights) -> float:
+        """The weighted sum of the registry's terms in one tier."""
+        return sum(term.value(self, weights) for term in TERMS if term.tier == tier)
+
     def preference_penalty(self, weights: PreferenceWeights) -> float:
-        return (
-            weights.workload_balance * self.workload_sq_hours
-            + weights.subspecialty_mismatch * self.subspecialty_mismatches
-            + weights.moved_study * self.moved_studies
-        )
+        return self.tier(PREFERENCE_TIER, weights)
 
-    def key(self, weights: PreferenceWeights) -> tuple[float, int, float, float]:
-        return (
-            self.unassigned_weight,
-            self.stat_breaches,
-            self.weighted_late_minutes,
-            self.preference_penalty(weights),
-        )
+    def key(self, weights: PreferenceWeights) -> tuple[float, ...]:
+        """Every tier of the registry, most important first (compared lexicographically)."""
+        return tuple(self.tier(tier, weights) for tier in TIERS)
 
-    def primary_key(self) -> tuple[float, int, float]:
-        """Tiers (1)-(3), the ones a plan must never lose against the greedy baseline."""
-        return (self.unassigned_weight, self.stat_breaches, self.weighted_late_minutes)
+    def primary_key(self) -> tuple[float, ...]:
+        """The tiers above the preferences: the ones a plan must never lose to the baseline."""
+        weights = PreferenceWeights()
+        return tuple(self.tier(tier, weights) for tier in TIERS if tier < PREFERENCE_TIER)
 
 
 def compare_keys(a: tuple[float, ...], b: tuple[float, ...], tolerance: float = TOLERANCE) -> int:

@@ -14,7 +14,8 @@ import numpy.typing as npt
 
 from models.priority import Modality, Priority
 from models.snapshot import PreferenceWeights, Snapshot
-from nighthawk.clock import minutes_between, state_time_zone, valid_until_minutes
+from nighthawk.clock import minutes_between, state_time_zone
+from nighthawk.kernel import due_at, facility_zone_of, rights_of
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -124,25 +125,8 @@ def _index_readers(snapshot: Snapshot, facility_zone: dict[str, str]) -> Readers
     radiologists = snapshot.radiologists
     backlog = np.array([r.backlog_minutes for r in radiologists], dtype=float)
     shift_start = np.array([minutes_between(now, r.shift_start) for r in radiologists], dtype=float)
-    licenses = [
-        _best_validity(
-            (lic.state, valid_until_minutes(now, lic.expires_on, state_time_zone(lic.state)))
-            for lic in r.licenses
-        )
-        for r in radiologists
-    ]
-    credentials = [
-        _best_validity(
-            (
-                cred.facility,
-                valid_until_minutes(
-                    now, cred.expires_on, facility_zone.get(cred.facility, "America/New_York")
-                ),
-            )
-            for cred in r.credentials
-        )
-        for r in radiologists
-    ]
+    # The kernel's rights: a license dated in its state's zone, privileges in the facility's.
+    rights = [rights_of(r, now, lambda f: facility_zone_of(f, facility_zone)) for r in radiologists]
     return Readers(
         ids=[r.id for r in radiologists],
         ready=np.maximum(backlog, shift_start),
@@ -151,17 +135,9 @@ def _index_readers(snapshot: Snapshot, facility_zone: dict[str, str]) -> Readers
         backlog=backlog,
         subspecialties=[frozenset(r.subspecialties) for r in radiologists],
         modalities=[frozenset(r.modalities) for r in radiologists],
-        licenses=licenses,
-        credentials=credentials,
+        licenses=[dict(r.licenses) for r in rights],
+        credentials=[dict(r.credentials) for r in rights],
     )
-
-
-def _best_validity(pairs: object) -> dict[str, float]:
-    # Two licenses for one state (a renewal on file): the later expiry counts.
-    best: dict[str, float] = {}
-    for key, until in pairs:  # type: ignore[attr-defined]
-        best[key] = max(until, best.get(key, -np.inf))
-    return best
 
 
 def _index_studies(snapshot: Snapshot, readers: Readers) -> Studies:
@@ -177,12 +153,8 @@ def _index_studies(snapshot: Snapshot, readers: Readers) -> Studies:
         if study.due_at is not None:
             return minutes_between(now, study.due_at)
         facility = facility_by_id.get(study.facility)
-        sla = (
-            facility.sla_minutes.minutes(study.priority, defaults)
-            if facility
-            else defaults[study.priority]
-        )
-        return minutes_between(now, study.arrived_at) + sla
+        contract = facility.sla_minutes if facility else None
+        return minutes_between(now, due_at(study.arrived_at, study.priority, contract, defaults))
 
     return Studies(
         ids=[s.id for s in studies],

@@ -23,8 +23,8 @@ def read_studies_csv(
     columns: Iterable[str] = STUDY_COLUMNS,
 ) -> pd.DataFrame:
     """The file's studies sorted by arrival: arrived_at (UTC), facility, modality, priority,
-    subspecialty (None when blank), subspecialty_required, read_minutes (NaN when the file
-    has no such column). `columns` are the ones the caller needs."""
+    subspecialty (None when blank), subspecialty_required, read_minutes (NaN where a cell is
+    blank or the file has no such column). `columns` are the ones the caller needs."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
@@ -62,12 +62,11 @@ def _validated(frame: pd.DataFrame, facilities: set[str], label: str) -> pd.Data
     priority = frame["priority"].str.strip().str.upper()
     for i in _bad_rows(~priority.isin([p.value for p in Priority])):
         raise fail(i, "priority", f"must be one of {', '.join(p.value for p in Priority)}")
-    given = frame["read_minutes"] if "read_minutes" in frame.columns else None
-    minutes = pd.to_numeric(
-        given if given is not None else pd.Series("", index=frame.index), errors="coerce"
-    )
-    bad = (minutes.isna() if given is not None else False) | (minutes <= 0)
-    bad = bad | (minutes > MAX_READ_MINUTES)
+    # A blank cell (or no column at all) means "not recorded": NaN, for the caller to fill.
+    given = frame["read_minutes"].str.strip() if "read_minutes" in frame.columns else None
+    text = given if given is not None else pd.Series("", index=frame.index)
+    minutes = pd.to_numeric(text.where(text != ""), errors="coerce")
+    bad = (minutes.isna() & (text != "")) | (minutes <= 0) | (minutes > MAX_READ_MINUTES)
     for i in _bad_rows(bad):
         raise fail(i, "read_minutes", f"must be a number in (0, {MAX_READ_MINUTES:g}]")
     required = (

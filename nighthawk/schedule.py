@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from nighthawk.eligibility import Eligibility, prefers_subspecialty
+from nighthawk.kernel import FINISH_SLACK_MINUTES, walk
 from nighthawk.objective import Score
 from nighthawk.problem import NO_RADIOLOGIST, BoolArray, FloatArray, Problem
 
-# Float slack when checking a finish against a limit, in minutes (well under a second).
-FINISH_SLACK_MINUTES = 1e-6
+__all__ = ["FINISH_SLACK_MINUTES", "Schedule", "ScoringContext", "reader_timeline"]
 
 
 class ScoringContext:
@@ -45,19 +45,15 @@ class Timeline:
 
 
 def reader_timeline(context: ScoringContext, reader: int, queue: list[int]) -> Timeline:
-    """Back-to-back times of one reader's queue, and whether every read is allowed then."""
+    """Back-to-back times of one reader's queue (the kernel's walk), and whether every read is
+    allowed then."""
     duration = context.problem.duration
-    clock = context.ready[reader]
-    starts, finishes = [], []
-    feasible = True
-    for study in queue:
-        starts.append(clock)
-        clock += float(duration[study, reader])
-        finishes.append(clock)
-        if not context.matrix[study, reader] or (
-            clock > context.finish_limit[study, reader] + FINISH_SLACK_MINUTES
-        ):
-            feasible = False
+    starts, finishes = walk(context.ready[reader], (float(duration[s, reader]) for s in queue))
+    feasible = all(
+        context.matrix[study, reader]
+        and finish <= context.finish_limit[study, reader] + FINISH_SLACK_MINUTES
+        for study, finish in zip(queue, finishes, strict=True)
+    )
     return Timeline(starts, finishes, feasible)
 
 

@@ -47,7 +47,7 @@ def generate_studies(
 ) -> Studies:
     scenario = world.scenario
     if scenario.trace is not None:
-        return _from_trace(world, load_trace(scenario))
+        return _from_trace(world, load_trace(scenario), rng_reads)
     columns: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "f", "m", "p", "s")}
     subspecialties: list[str | None] = [None]
     facility_index = {fid: i for i, fid in enumerate(world.facility_ids)}
@@ -166,20 +166,28 @@ def draw(distribution: ReadDistribution, count: int, rng: np.random.Generator) -
     return np.maximum(values, 0.05)
 
 
-def _from_trace(world: World, frame: pd.DataFrame) -> Studies:
+def _from_trace(world: World, frame: pd.DataFrame, rng_reads: np.random.Generator) -> Studies:
+    """The recorded studies as they came. A read time the trace did not record (a blank cell)
+    is drawn from the scenario's distribution with the replication's read stream, so
+    replications of a trace differ in their reads, not their arrivals."""
     facility_index = {fid: i for i, fid in enumerate(world.facility_ids)}
     arrival = (
         (frame["arrived_at"] - pd.Timestamp(world.scenario.start)).dt.total_seconds() / 60
     ).to_numpy(dtype=float)
+    modality = frame["modality"].map(lambda m: _MODALITY_INDEX[Modality(m)]).to_numpy(np.int64)
+    read = frame["read_minutes"].to_numpy(dtype=float, copy=True)
+    missing = np.isnan(read)
+    if missing.any():
+        read[missing] = _draw_reads(world.scenario, modality[missing], rng_reads)
     return _assemble(
         world,
         arrival=arrival,
         facility=frame["facility"].map(facility_index).to_numpy(dtype=np.int64),
-        modality=frame["modality"].map(lambda m: _MODALITY_INDEX[Modality(m)]).to_numpy(np.int64),
+        modality=modality,
         priority=frame["priority"].map(lambda p: PRIORITIES.index(p)).to_numpy(np.int64),
         subspecialty=frame["subspecialty"].tolist(),
         required=frame["subspecialty_required"].to_numpy(dtype=bool),
-        read=frame["read_minutes"].to_numpy(dtype=float),
+        read=read,
     )
 
 

@@ -13,16 +13,16 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from models.priority import DEFAULT_SLA_MINUTES, Priority
+from models.priority import Priority
 from nighthawk.class_eligibility import MODALITIES
 from nighthawk.class_eligibility import ClassEligibility as Eligibility
 from nighthawk.clock import minutes_between
+from nighthawk.kernel import FINISH_SLACK_MINUTES, sla_minutes
 from nighthawk.weekly import merge_pieces, pattern_pieces, subtract_piece
 from simulations.scenario import Absence, Scenario
 
 PRIORITIES = (Priority.STAT, Priority.URGENT, Priority.ROUTINE)  # index = priority rank
-# A reader may start a read expected to run this far past the end of the shift (hand-over).
-FINISH_SLACK_MINUTES = 1.0
+__all__ = ["FINISH_SLACK_MINUTES", "MODALITIES", "PRIORITIES", "World", "compile_world"]
 
 ClassKey = tuple[int, int, str | None]  # facility index, modality index, required subspecialty
 
@@ -83,9 +83,9 @@ class World:
 def compile_world(scenario: Scenario) -> World:
     facility_ids = [f.id for f in scenario.facilities]
     states = [f.state for f in scenario.facilities]
-    defaults = {p: scenario.sla_minutes.minutes(p, DEFAULT_SLA_MINUTES) for p in PRIORITIES}
+    defaults = {p: sla_minutes(p, scenario.sla_minutes) for p in PRIORITIES}
     sla = np.array(
-        [[f.sla_minutes.minutes(p, defaults) for p in PRIORITIES] for f in scenario.facilities]
+        [[sla_minutes(p, f.sla_minutes, defaults) for p in PRIORITIES] for f in scenario.facilities]
     )
     horizon = scenario.days * 24 * 60
     run_until = horizon + scenario.drain_hours * 60

@@ -5,6 +5,7 @@ from fastapi import APIRouter, status
 from api.auth import (
     CanReadPractice,
     CanReadWorklist,
+    CanRunWorkflow,
     CanSetAvailability,
     CanWritePractice,
     RuntimeDep,
@@ -13,6 +14,7 @@ from api.routes.params import EntityId
 from models.api import (
     AvailabilityIn,
     AvailabilityOut,
+    NextOut,
     RadiologistIn,
     RadiologistOut,
     ShiftIn,
@@ -75,3 +77,15 @@ def get_worklist(
 ) -> WorklistOut:
     """The reader's studies in the order to read them, with predicted times from now."""
     return worklist(state.engine, radiologist_id, state.clock.now())
+
+
+@router.get("/{radiologist_id}/next", response_model=NextOut)
+def get_next(
+    radiologist_id: EntityId,
+    state: RuntimeDep,
+    principal: CanRunWorkflow,
+) -> NextOut:
+    """The study this reader should start now, with why (the live dispatcher's choice: the
+    same rules the simulator's `optimizer` policy runs). It becomes the head of their worklist
+    and is theirs while they stay free; `POST /v1/studies/{id}/start` accepts it from them."""
+    return state.assignments.next_for(principal, radiologist_id)

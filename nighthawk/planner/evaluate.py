@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from nighthawk.kernel import holds_through
 from nighthawk.planner.instance import SCALE, Instance
 from nighthawk.planner.result import COVERAGE_COLUMNS
 
@@ -50,7 +51,7 @@ def evaluate(instance: Instance, roster: Roster) -> Evaluation:
     for c in np.flatnonzero(inst.demand_scaled.sum(axis=1) > 0):
         readers = np.flatnonzero(on[c])
         demand_nodes, flow = inst.cell_flow(int(c), readers)
-        eligible = inst.until[demand_nodes][:, readers] >= inst.cells[c, 1]
+        eligible = holds_through(inst.until[demand_nodes][:, readers], inst.cells[c, 1])
         uncovered[c, demand_nodes] = ~eligible.any(axis=1)
         # Served in scaled units can exceed the unscaled demand by the rounding; clip it.
         served[c, demand_nodes] = np.minimum(flow.served / SCALE, inst.demand[c, demand_nodes])

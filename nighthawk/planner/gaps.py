@@ -20,6 +20,7 @@ from datetime import timedelta
 import numpy as np
 
 from nighthawk.class_eligibility import MODALITIES
+from nighthawk.kernel import holds_through
 from nighthawk.planner.evaluate import Evaluation
 from nighthawk.planner.instance import Instance, Node
 from nighthawk.planner.result import Gap
@@ -95,7 +96,7 @@ def need_label(node: Node) -> str:
 def explain(inst: Instance, cell: int, node: int, *, proven: bool) -> tuple[str, str]:
     """(kind, reason) for demand of `node` uncovered in `cell`."""
     end = inst.cells[cell, 1]
-    eligible = inst.until[node] >= end
+    eligible = holds_through(inst.until[node], end)
     if not eligible.any():
         return "structural", _nobody_may_read(inst, inst.nodes[node], end)
     on_possible = (inst.allowed & inst.covers[cell][None, :]).any(axis=1)

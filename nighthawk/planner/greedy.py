@@ -12,6 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from nighthawk.kernel import holds_through
 from nighthawk.planner.instance import SCALE, Instance
 
 
@@ -90,7 +91,7 @@ def greedy_roster(instance: Instance) -> list[tuple[int, int]]:
 def _served(
     inst: Instance, remaining: np.ndarray, cells: np.ndarray, reader: int, utilization: float
 ) -> np.ndarray:
-    eligible = inst.until[:, reader][None, :] >= inst.cells[cells, 1][:, None]
+    eligible = holds_through(inst.until[:, reader][None, :], inst.cells[cells, 1][:, None])
     wanted = (remaining[cells] * eligible).sum(axis=1)
     capacity = inst.cell_minutes[cells] * inst.speed[reader] * utilization * SCALE
     return np.minimum(wanted, capacity)
@@ -102,7 +103,9 @@ def _serve(
     """Spend the reader's capacity in each cell on eligible demand, largest first."""
     for c in cells:
         capacity = inst.cell_minutes[c] * inst.speed[reader] * utilization * SCALE
-        eligible = np.flatnonzero((inst.until[:, reader] >= inst.cells[c, 1]) & (remaining[c] > 0))
+        eligible = np.flatnonzero(
+            holds_through(inst.until[:, reader], inst.cells[c, 1]) & (remaining[c] > 0)
+        )
         for n in eligible[np.argsort(-remaining[c, eligible])]:
             take = min(capacity, remaining[c, n])
             remaining[c, n] -= take

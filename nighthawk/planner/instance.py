@@ -22,6 +22,7 @@ from models.priority import Modality
 from models.scenario import RadiologistSpec, Scenario, ScenarioError, ShiftTemplate
 from nighthawk.class_eligibility import ClassEligibility
 from nighthawk.clock import minutes_between
+from nighthawk.kernel import holds_through
 from nighthawk.planner.demand import hour_of_week_index, surge_factors
 from nighthawk.planner.flow import FlowResult, allocate
 from nighthawk.weekly import merge_pieces, pattern_instances, pattern_pieces
@@ -104,7 +105,7 @@ class Instance:
     def cell_flow(self, cell: int, readers: np.ndarray) -> tuple[np.ndarray, FlowResult]:
         """The cell's demand nodes and the exact best split of `readers`' time over them."""
         nodes = np.flatnonzero(self.demand_scaled[cell] > 0)
-        eligible = self.until[nodes][:, readers] >= self.cells[cell, 1]
+        eligible = holds_through(self.until[nodes][:, readers], self.cells[cell, 1])
         flow = allocate(
             self.demand_scaled[cell, nodes], eligible, self.capacity_scaled[cell, readers]
         )
@@ -112,7 +113,7 @@ class Instance:
 
     def eligible(self, cell: int, node: int) -> np.ndarray:
         """(R,) readers who may read the node for the whole cell."""
-        return self.until[node] >= self.cells[cell, 1]
+        return holds_through(self.until[node], self.cells[cell, 1])
 
     def at(self, minutes: float) -> datetime:
         return self.start + timedelta(minutes=float(minutes))

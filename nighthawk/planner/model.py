@@ -35,6 +35,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 from scipy.sparse import csr_matrix
 
+from nighthawk.kernel import holds_through
 from nighthawk.planner.flow import FlowResult
 from nighthawk.planner.instance import Instance
 
@@ -170,7 +171,9 @@ class CoverageModel:
             if nodes.size == 0:
                 continue
             pairs = self.cell_pairs[c]
-            eligible = inst.until[nodes][:, self.pair_reader[pairs]] >= inst.cells[c, 1]
+            eligible = holds_through(
+                inst.until[nodes][:, self.pair_reader[pairs]], inst.cells[c, 1]
+            )
             minutes = round(float(inst.cell_minutes[c]))
             needs: dict[int, set[int]] = defaultdict(set)
             hopeless: set[int] = set()
@@ -258,9 +261,9 @@ class CoverageModel:
         pairs = self.cell_pairs[cell]
         need = int(self.demand_scaled[cell, subset].sum())
         if pairs.size:
-            eligible = (inst.until[subset][:, self.pair_reader[pairs]] >= inst.cells[cell, 1]).any(
-                axis=0
-            )
+            eligible = holds_through(
+                inst.until[subset][:, self.pair_reader[pairs]], inst.cells[cell, 1]
+            ).any(axis=0)
             pairs = pairs[eligible]
         capacity = self.cap_scaled[cell, self.pair_reader[pairs]]
         self.model.add(

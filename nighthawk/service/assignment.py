@@ -1,5 +1,9 @@
 """The assignment service: studies arrive, are placed at once, read, handed back, overridden.
 
+Every decision is the live dispatcher's (`nighthawk.live`); this service is its persistence
+adapter: each request applies its change to the database row and, as a delta, to the cached
+dispatcher, under the plan lock, and writes what the dispatcher decided.
+
 Locking discipline (what keeps PostgreSQL free of deadlocks with several API processes):
 - an operation on *one* study locks that study's row first (`FOR UPDATE SKIP LOCKED`: if
   someone else holds it, the caller gets a 409 to retry rather than a queue of waiters), then
@@ -23,24 +27,27 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from models.api import StudyIn, StudyOut
-from models.priority import DEFAULT_READ_MINUTES, DEFAULT_SLA_MINUTES, Priority
+from models.api import NextOut, StudyIn, StudyOut
+from models.priority import DEFAULT_READ_MINUTES
 from models.snapshot import SnapshotStudy
 from models.tables import RADIOLOGIST, STUDY, UNSTARTED, StudyStatus
-from nighthawk.clock import minutes_between
-from nighthawk.fastpath import Placement
-from nighthawk.service import audit
+from nighthawk.kernel import due_at
+from nighthawk.live import NOBODY
+from nighthawk.live.forecast import place
+from nighthawk.service import audit, workflow
 from nighthawk.service.auth import Principal
 from nighthawk.service.clock import Clock
 from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
 from nighthawk.service.errors import Conflict, NotFound, Unprocessable
-from nighthawk.service.live import Live, LiveCache, ineligibility, place_study, why_nobody
+from nighthawk.service.live import Live, LiveCache, study_facts, why_nobody
 from nighthawk.service.practice import OpenStudy
+from nighthawk.service.refresh import apply_forecast
 from nighthawk.service.views import study_out
+from nighthawk.service.workflow import audit_entry
 
 # A sender's clock may run a little ahead of ours; further than this is an error.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -157,7 +164,6 @@ class AssignmentService:
     ) -> Any:
         facility = live.view.facilities[body.facility]
         received = body.received_at or now
-        sla = facility.sla_minutes.minutes(body.priority, DEFAULT_SLA_MINUTES)
         study = SnapshotStudy.model_construct(
             id=uuid.uuid4().hex,
             facility=body.facility,
@@ -167,12 +173,17 @@ class AssignmentService:
             subspecialty_required=body.subspecialty_required,
             priority=body.priority,
             arrived_at=received,
-            due_at=received + timedelta(minutes=sla),
+            due_at=due_at(received, body.priority, facility.sla_minutes),
             expected_minutes=body.expected_minutes or DEFAULT_READ_MINUTES[body.modality],
             assigned_to=None,
         )
         sibling = self._patient_reader(connection, body.patient_ref)
-        placement = place_study(live, study, prefer=sibling)
+        live.view.studies[study.id] = OpenStudy(
+            study, StudyStatus.RECEIVED, 0.0, False, 1, None, body.patient_ref
+        )
+        taker = live.dispatcher.arrive(
+            study_facts(study, live.origin, body.patient_ref), live.minutes(now)
+        )
         values = {
             "id": study.id,
             "facility": study.facility,
@@ -190,7 +201,8 @@ class AssignmentService:
             "content_hash": digest,
             "version": 1,
             "pinned": False,
-            **self._placement_values(live, study, placement, now),
+            "released_by": [],
+            **self.placement_values(live, study.id, now, prefer=sibling, taker=taker),
         }
         connection.execute(_INSERT_STUDY, values)
         received_entry = {
@@ -203,7 +215,7 @@ class AssignmentService:
             "after": {"facility": study.facility, "accession": body.accession},
             "reason": None,
         }
-        placed_entry = _audit_entry(now, audit.ENGINE_ACTOR, study.id, None, values, "arrival")
+        placed_entry = audit_entry(now, audit.ENGINE_ACTOR, study.id, None, values, "arrival")
         audit.record_many(connection, [received_entry, placed_entry])
         # The response is built from what was written: no read-back on the hot path.
         return SimpleNamespace(**values, started_at=None, reported_at=None, report=None)
@@ -214,11 +226,24 @@ class AssignmentService:
             return None
         return connection.execute(_PATIENT_READER, {"patient_ref": patient_ref}).scalar()
 
-    def _placement_values(
-        self, live: Live, study: SnapshotStudy, placement: Placement, now: datetime
+    def placement_values(
+        self,
+        live: Live,
+        study_id: str,
+        now: datetime,
+        *,
+        prefer: str | None = None,
+        taker: int = NOBODY,
     ) -> dict[str, Any]:
-        if placement.radiologist is None:
-            _, reason = why_nobody(live.view, study)
+        """Slot a waiting study into the forecast (the idle reader the dispatcher routes it to,
+        else the queue that finishes it first after everything more urgent) and say so as the
+        row's values. A free reader's first study is offered to them: theirs while free."""
+        dispatcher = live.dispatcher
+        study = dispatcher.studies.index[study_id]
+        preferred = dispatcher.readers.index.get(prefer) if prefer is not None else None
+        reader = place(live.forecast, study, prefer=preferred if preferred is not None else taker)
+        if reader is None:
+            item = live.view.studies[study_id]
             return {
                 "status": StudyStatus.UNCOVERED.value,
                 "assigned_to": None,
@@ -226,207 +251,64 @@ class AssignmentService:
                 "queue_rank": 0.0,
                 "predicted_start": None,
                 "predicted_finish": None,
-                "uncovered_reason": reason,
+                "uncovered_reason": _uncovered(live, item),
             }
-        start, finish = _not_before(now, placement.start, placement.finish)
-        late = placement.late_minutes > 1e-6
+        reader_id = str(dispatcher.readers.ids[reader])
+        predicted = live.forecast.predicted(study)
+        assert predicted is not None  # it was just placed
+        if (
+            live.forecast.queues[reader].studies[0] == study
+            and dispatcher.readers.on_duty(reader, live.minutes(now))
+            and dispatcher.readers.reading[reader] == NOBODY
+        ):
+            dispatcher.withdraw_offers(reader_id)
+            dispatcher.offer(study_id, reader_id)
+        start, finish = _not_before(now, live.at(predicted.start), live.at(predicted.finish))
         return {
-            "status": (StudyStatus.AT_RISK if late else StudyStatus.ASSIGNED).value,
-            "assigned_to": placement.radiologist,
+            "status": (StudyStatus.AT_RISK if predicted.late else StudyStatus.ASSIGNED).value,
+            "assigned_to": reader_id,
             "assigned_at": now,
-            "queue_rank": live.rank_at(placement.radiologist, study.id),
+            "queue_rank": live.rank_at(reader_id, study_id),
             "predicted_start": start,
             "predicted_finish": finish,
             "uncovered_reason": None,
         }
 
-    def _audit_placement(
-        self,
-        connection: Connection,
-        now: datetime,
-        study_id: str,
-        before: str | None,
-        values: dict[str, Any],
-        reason: str,
-        actor: str = audit.ENGINE_ACTOR,
-    ) -> None:
-        audit.record_many(connection, [_audit_entry(now, actor, study_id, before, values, reason)])
+    # --- the reading workflow (workflow.py) ----------------------------------------------
 
-    # --- the reading workflow ---------------------------------------------------------------
+    def next_for(self, principal: Principal, radiologist: str) -> NextOut:
+        return workflow.next_for(self, principal, radiologist)
 
     def start(self, principal: Principal, study_id: str, radiologist: str) -> StudyOut:
-        now = self.clock.now()
-        with self._study_change(principal, study_id, radiologist) as (connection, row):
-            status = StudyStatus(row.status)
-            if status is StudyStatus.READING:
-                who = "you" if row.assigned_to == radiologist else row.assigned_to
-                raise Conflict(f"study {study_id} is already being read by {who}")
-            if status is StudyStatus.REPORTED:
-                raise Conflict(f"study {study_id} is already reported")
-            _require_assignee(row, radiologist, "only the assigned reader may start it")
-            epoch = lock_plan(connection)
-            values = {"status": StudyStatus.READING.value, "started_at": now, "pinned": True}
-            written = self._update_study(connection, row, values)
-            audit.record(
-                connection,
-                at=now,
-                actor=principal.name,
-                action="study.started",
-                study_id=study_id,
-                before={"status": row.status},
-                after={"status": "reading", "radiologist": radiologist},
-            )
-            self._after_workflow_change(connection, epoch, now, row, radiologist, "start")
-        return study_out(written)
+        return workflow.start(self, principal, study_id, radiologist)
 
     def complete(
         self, principal: Principal, study_id: str, radiologist: str, report: str
     ) -> StudyOut:
-        now = self.clock.now()
-        with self._study_change(principal, study_id, radiologist) as (connection, row):
-            status = StudyStatus(row.status)
-            _require_assignee(row, radiologist, "only its reader may report it")
-            if status is StudyStatus.REPORTED and (row.report == "final" or report == "prelim"):
-                raise Conflict(f"study {study_id} already has a {row.report} report")
-            if status not in (StudyStatus.READING, StudyStatus.REPORTED, *UNSTARTED):
-                raise Conflict(f"study {study_id} cannot be completed from {row.status}")
-            epoch = lock_plan(connection)
-            values: dict[str, Any] = {"status": StudyStatus.REPORTED.value, "report": report}
-            if row.reported_at is None:
-                values["reported_at"] = now  # TAT runs to the first report, prelim or final
-            if row.started_at is None:
-                values["started_at"] = now
-            written = self._update_study(connection, row, values)
-            audit.record(
-                connection,
-                at=now,
-                actor=principal.name,
-                action="study.reported",
-                study_id=study_id,
-                before={"status": row.status, "report": row.report},
-                after={"status": "reported", "report": report, "radiologist": radiologist},
-            )
-            self._after_workflow_change(connection, epoch, now, row, radiologist, "complete")
-        return study_out(written)
+        return workflow.complete(self, principal, study_id, radiologist, report)
 
     def release(
         self, principal: Principal, study_id: str, radiologist: str, reason: str
     ) -> StudyOut:
-        now = self.clock.now()
-        with self._study_change(principal, study_id, radiologist) as (connection, row):
-            status = StudyStatus(row.status)
-            if status is StudyStatus.REPORTED:
-                raise Conflict(f"study {study_id} is already reported")
-            _require_assignee(row, radiologist, "only its reader may hand it back")
-            epoch = lock_plan(connection)
-            live = self._live(connection, epoch, now)
-            try:
-                live.plan.remove(study_id)
-                if status is StudyStatus.READING:
-                    live.plan.release_reader(radiologist, minutes_between(live.now, now))
-                audit.record(
-                    connection,
-                    at=now,
-                    actor=principal.name,
-                    action="study.released",
-                    study_id=study_id,
-                    before={"status": row.status, "assigned_to": row.assigned_to},
-                    after={"status": "received", "assigned_to": None},
-                    reason=reason,
-                )
-                study = live.view.studies[study_id].study if study_id in live.view.studies else None
-                study = study or _snapshot_study(row)
-                placement = live.plan.assign_one(study, exclude=radiologist)
-                values = self._placement_values(live, study, placement, now)
-                if placement.radiologist is None:
-                    values["uncovered_reason"] = (
-                        f"handed back by {radiologist} ({reason}); no other eligible "
-                        "radiologist on shift can take it"
-                    )
-                values.update(started_at=None, pinned=False)
-                written = self._update_study(connection, row, values)
-                self._audit_placement(connection, now, study_id, radiologist, values, reason)
-                self.cache.advance(bump_epoch(connection, epoch))
-            except BaseException:
-                self.cache.invalidate()
-                raise
-        return study_out(written)
+        return workflow.release(self, principal, study_id, radiologist, reason)
 
     def assign(
         self, principal: Principal, study_id: str, radiologist: str, reason: str
     ) -> StudyOut:
-        """Manual override: the named reader gets the study, pinned there, if eligible."""
-        now = self.clock.now()
-        with self._study_change(principal, study_id, radiologist) as (connection, row):
-            if StudyStatus(row.status) not in UNSTARTED:
-                raise Conflict(f"study {study_id} is {row.status}; only unstarted work can move")
-            epoch = lock_plan(connection)
-            live = self._live(connection, epoch, now)
-            study = _snapshot_study(row)
-            reasons = ineligibility(live.view, study, radiologist)
-            if reasons:
-                raise Unprocessable(
-                    "radiologist", f"{radiologist} may not read study {study_id}", reasons=reasons
-                )
-            try:
-                live.plan.remove(study_id)
-                placement = live.plan.place(study, radiologist)
-                if placement is None:
-                    raise Unprocessable(
-                        "radiologist",
-                        f"{radiologist} cannot finish study {study_id} before their shift "
-                        "ends with the work already queued",
-                    )
-                values = self._placement_values(live, study, placement, now)
-                values["pinned"] = True
-                written = self._update_study(connection, row, values)
-                self._audit_placement(
-                    connection, now, study_id, row.assigned_to, values, reason, principal.name
-                )
-                self.cache.advance(bump_epoch(connection, epoch))
-            except BaseException:
-                self.cache.invalidate()
-                raise
-        return study_out(written)
-
-    def _after_workflow_change(
-        self,
-        connection: Connection,
-        epoch: int,
-        now: datetime,
-        row: Any,
-        radiologist: str,
-        change: str,
-    ) -> None:
-        """Keep this process's live plan in step with a start or a completion."""
-        live = self.cache.get(connection, epoch, now)
-        try:
-            offset = minutes_between(live.now, now)
-            if change == "start":
-                reader = live.view.radiologists.get(radiologist)
-                speed = reader.speed if reader is not None else 1.0
-                live.plan.begin(row.id, offset, row.expected_minutes / speed)
-            elif row.status == StudyStatus.READING.value:
-                live.plan.release_reader(radiologist, offset)
-            else:
-                live.plan.remove(row.id)
-            self.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            self.cache.invalidate()
-            raise
+        return workflow.assign(self, principal, study_id, radiologist, reason)
 
     @contextmanager
-    def _study_change(
+    def study_change(
         self, principal: Principal, study_id: str, radiologist: str
     ) -> Iterator[tuple[Connection, Any]]:
         """A write transaction holding one study's row, for a named (and known) reader."""
         with write_transaction(self.engine) as connection, self.cache.lock:
             row = self._lock_study(connection, principal, study_id)
-            self._require_reader(connection, radiologist)
+            self.require_reader(connection, radiologist)
             yield connection, row
         self.changed.set()
 
-    def _live(self, connection: Connection, epoch: int, now: datetime) -> Live:
+    def live(self, connection: Connection, epoch: int, now: datetime) -> Live:
         return self.cache.get(connection, epoch, now)
 
     def _lock_study(self, connection: Connection, principal: Principal, study_id: str) -> Any:
@@ -441,12 +323,12 @@ class AssignmentService:
             raise NotFound(f"study {study_id} not found")
         return row
 
-    def _require_reader(self, connection: Connection, radiologist: str) -> None:
+    def require_reader(self, connection: Connection, radiologist: str) -> None:
         found = connection.execute(_READER_EXISTS, {"radiologist": radiologist}).first()
         if found is None:
             raise Unprocessable("radiologist", f"unknown radiologist {radiologist!r}")
 
-    def _update_study(self, connection: Connection, row: Any, values: dict[str, Any]) -> Any:
+    def update_study(self, connection: Connection, row: Any, values: dict[str, Any]) -> Any:
         """Write `values` if the row is unchanged since read; returns the row as written."""
         result = connection.execute(
             _UPDATE_STUDY,
@@ -469,76 +351,24 @@ class AssignmentService:
         readers: set[str] | None = None,
         roster_changed: bool = True,
     ) -> int:
-        """After a roster change: hand off work readers can no longer do, retry the uncovered.
+        """After a roster change: re-read the practice, forecast, write what moved.
 
-        With `roster_changed=False` (the watchdog's periodic look) the epoch moves only if a
-        study moved, so other processes keep their live plans when nothing happened.
-
-        Moves: work of readers who left the board, work that would now end past its reader's
-        shift or license, and (with `readers`) the whole queue of readers whose eligibility
-        changed. Pinned work stays unless its reader left or can no longer finish it.
-        Returns how many studies moved. The caller holds the plan lock.
+        Work a reader can no longer do goes to someone else, uncovered studies are retried, and
+        with `roster_changed=False` the epoch moves only if a study moved. Returns how many
+        studies changed reader. The caller holds the plan lock.
         """
+        del readers  # the forecast re-decides every unstarted study; none is special
         live = self.cache.rebuild(connection, epoch, now)
         try:
-            board = {r.id for r in live.view.on_board}
-            overrunning = set(live.plan.overrunning())
-            moving = [
-                item
-                for item in live.view.studies.values()
-                if _must_move(item, board, overrunning, readers)
-            ]
-            moved = self.replace_studies(connection, live, moving, now, actor, reason)
-            if roster_changed or moved:
+            applied = apply_forecast(connection, live, now, actor=actor, reason=reason)
+            if roster_changed or applied.applied:
                 self.cache.advance(bump_epoch(connection, epoch))
         except BaseException:
             self.cache.invalidate()
             raise
-        if roster_changed or moved:
+        if roster_changed or applied.moved:
             self.changed.set()
-        return moved
-
-    def replace_studies(
-        self,
-        connection: Connection,
-        live: Live,
-        items: list[Any],
-        now: datetime,
-        actor: str,
-        reason: str,
-    ) -> int:
-        """Re-place studies through the fast path, most urgent first; write what changed."""
-        lockable = lock_free_studies(connection, [i.study.id for i in items])
-        items = [i for i in items if i.study.id in lockable]
-        for item in items:
-            live.plan.remove(item.study.id)
-        items.sort(key=lambda i: (Priority(i.study.priority).rank, i.study.due_at))
-        updates, entries = [], []
-        for item in items:
-            before = item.study.assigned_to
-            placement = live.plan.assign_one(item.study)
-            values = self._placement_values(live, item.study, placement, now)
-            if values["assigned_to"] == before and item.status.value == values["status"]:
-                continue
-            updates.append({"b_id": item.study.id, "b_version": item.version, **values})
-            entries.append(_audit_entry(now, actor, item.study.id, before, values, reason))
-        if updates:
-            connection.execute(
-                update(STUDY)
-                .where(
-                    and_(
-                        STUDY.c.id == bindparam("b_id"),
-                        STUDY.c.version == bindparam("b_version"),
-                    )
-                )
-                .values(
-                    {key: bindparam(key) for key in updates[0] if not key.startswith("b_")}
-                    | {"version": STUDY.c.version + 1, "pinned": False}
-                ),
-                updates,
-            )
-            audit.record_many(connection, entries)
-        return len(updates)
+        return applied.moved
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -552,96 +382,19 @@ class AssignmentService:
         return study_out(row)
 
 
-def _require_assignee(row: Any, radiologist: str, rule: str) -> None:
-    if row.assigned_to != radiologist:
-        raise Conflict(
-            f"study {row.id} is assigned to {row.assigned_to or 'nobody'}, "
-            f"not {radiologist}; {rule}"
+def _uncovered(live: Live, item: OpenStudy) -> str:
+    if item.released_by:
+        return (
+            f"handed back by {', '.join(item.released_by)}; no other eligible radiologist on "
+            "shift can take it"
         )
-
-
-def _must_move(
-    item: OpenStudy, board: set[str], overrunning: set[str], readers: set[str] | None
-) -> bool:
-    """Unstarted work goes back through the fast path when its reader can no longer do it."""
-    if item.status is StudyStatus.READING:
-        return False
-    if item.study.id in overrunning:
-        return True  # even pinned work: its reader cannot finish it in time any more
-    reader = item.study.assigned_to
-    if reader is None or reader not in board:
-        return True
-    return not item.pinned and readers is not None and reader in readers
-
-
-def lock_free_studies(connection: Connection, study_ids: list[str]) -> set[str]:
-    """The subset of studies this transaction could lock without waiting (all, on SQLite)."""
-    return set(_lock_without_waiting(connection, study_ids))
-
-
-def lock_unchanged(connection: Connection, expected: dict[str, int]) -> set[str]:
-    """Studies still unstarted at the version a plan was made from, locked for this transaction.
-
-    Whatever is returned can be updated with certainty, so the audit written beside the
-    update records exactly what changed.
-    """
-    unstarted = set(_UNSTARTED)
-    return {
-        study_id
-        for study_id, (version, status) in _lock_without_waiting(connection, list(expected)).items()
-        if version == expected[study_id] and status in unstarted
-    }
-
-
-def _lock_without_waiting(
-    connection: Connection, study_ids: list[str]
-) -> dict[str, tuple[int, str]]:
-    locked: dict[str, tuple[int, str]] = {}
-    for chunk in range(0, len(study_ids), 1000):  # keep IN lists within driver limits
-        query = select(STUDY.c.id, STUDY.c.version, STUDY.c.status).where(
-            STUDY.c.id.in_(study_ids[chunk : chunk + 1000])
-        )
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        locked.update({row.id: (row.version, row.status) for row in connection.execute(query)})
-    return locked
-
-
-def _snapshot_study(row: Any) -> SnapshotStudy:
-    from nighthawk.service.practice import open_study
-
-    return open_study(row).study
+    return why_nobody(live.view, item.study)[1]
 
 
 def _not_before(
     now: datetime, start: datetime | None, finish: datetime | None
 ) -> tuple[datetime | None, datetime | None]:
-    """A prediction never starts in the past (the live plan's clock may be seconds old)."""
+    """A prediction never starts in the past (the forecast's clock may be seconds old)."""
     if start is None or finish is None or start >= now:
         return start, finish
     return now, finish + (now - start)
-
-
-def _audit_entry(
-    now: datetime,
-    actor: str,
-    study_id: str,
-    before: str | None,
-    values: dict[str, Any],
-    reason: str,
-) -> dict[str, Any]:
-    after: dict[str, Any] = {"assigned_to": values["assigned_to"], "status": values["status"]}
-    if values.get("predicted_finish") is not None:
-        after["predicted_finish"] = values["predicted_finish"].isoformat()
-    if values.get("uncovered_reason"):
-        after["uncovered_reason"] = values["uncovered_reason"]
-    return {
-        "at": now,
-        "actor": actor,
-        "action": "study.assigned" if values["assigned_to"] else "study.uncovered",
-        "study_id": study_id,
-        "entity": None,
-        "before": {"assigned_to": before},
-        "after": after,
-        "reason": reason,
-    }

@@ -1,52 +1,87 @@
-"""The live plan of one server process: the engine's fast path over the database's state.
+"""The live dispatcher of one server process, kept in step with the database.
+
+The service is the dispatcher's persistence adapter: `build` reads the practice once into a
+`nighthawk.live.Dispatcher` (readers with their kernel rights and current stretch, waiting,
+held and in-hand studies, who handed what back), and every request then applies its change
+as a delta to both the database row and the live dispatcher, under the plan lock. The
+dispatcher's forecast is what the database's `assigned_to`, `queue_rank` and predictions say.
 
 The cache is valid for one *epoch* of the practice-state row. Every plan change bumps the
 epoch under the plan lock, so a process that sees an epoch it did not write (another API
-process changed the plan) rebuilds from the database before placing anything. It is also
-caught up every `MAX_AGE_SECONDS` (an idle reader's "ready" time is fixed when the plan is
-built, and the clock moves on) and rebuilt every few minutes to shed any drift.
+process changed the plan) rebuilds from the database before deciding anything, and it is
+rebuilt every few minutes anyway to shed any drift.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
+import numpy as np
 from sqlalchemy.engine import Connection
 
+from models.priority import Priority
 from models.snapshot import Snapshot, SnapshotStudy
-from nighthawk.clock import minutes_between
+from models.tables import StudyStatus
+from nighthawk.clock import at_minutes, minutes_between
 from nighthawk.eligibility import Eligibility
-from nighthawk.fastpath import LivePlan, Placement
+from nighthawk.kernel import facility_zone_of, rights_from
+from nighthawk.live import NOBODY, Dispatcher, StudyFacts
+from nighthawk.live.forecast import Forecast, forecast
+from nighthawk.live.repair import repair
 from nighthawk.problem import build_problem
-from nighthawk.service.practice import PracticeView, load_view
+from nighthawk.service.practice import OpenStudy, PracticeView, load_view
 
-MAX_AGE_SECONDS = 10.0  # idle readers' "free from" moves on at least this often
 REBUILD_SECONDS = 300.0
+# The forecast is replayed in full this often and repaired in between (see live/repair.py):
+# a full replay is the accurate prediction, a repair keeps worklists from churning.
+FULL_FORECAST_SECONDS = 60.0
 RANK_STEP = 1.0
 
 
 @dataclass
 class Live:
+    """The dispatcher of one epoch, its axis (minutes after `origin`) and the last forecast."""
+
     epoch: int
     built_at: float
+    origin: datetime
     view: PracticeView
-    plan: LivePlan
+    dispatcher: Dispatcher
+    forecast: Forecast
     ranks: dict[str, float]
-    caught_up_at: float = 0.0
+    # The first shift end ahead: then the reader's next stretch must be read from the roster.
+    next_shift_end: float = math.inf
+    replayed_at: float = field(default_factory=time.monotonic)
 
     @property
     def now(self) -> datetime:
         return self.view.now
 
+    def minutes(self, at: datetime) -> float:
+        return minutes_between(self.origin, at)
+
+    def at(self, minutes: float) -> datetime:
+        return at_minutes(self.origin, minutes)
+
+    def refresh(self, now: datetime) -> Forecast:
+        """Bring the forecast up to `now`: repaired where something changed or is at risk,
+        replayed in full every few minutes (nothing is re-read from the database)."""
+        if time.monotonic() - self.replayed_at > FULL_FORECAST_SECONDS:
+            self.forecast = forecast(self.dispatcher, self.minutes(now))
+            self.replayed_at = time.monotonic()
+        return repair(self.forecast, self.minutes(now))
+
     def rank_at(self, reader: str, study_id: str) -> float:
-        """A rank between the study's neighbours in the reader's queue (fractional indexing)."""
-        queue = self.plan.queue(reader)
+        """A rank between the study's neighbours in the reader's forecast worklist (fractional
+        indexing), so one insert does not renumber the queue in the database."""
+        queue = [p.study for p in self.forecast.worklist(self.dispatcher.readers.index[reader])]
         position = queue.index(study_id)
-        before = self.ranks.get(queue[position - 1]) if position > 0 else None
-        after = self.ranks.get(queue[position + 1]) if position + 1 < len(queue) else None
+        before = self.ranks.get(str(queue[position - 1])) if position > 0 else None
+        after = self.ranks.get(str(queue[position + 1])) if position + 1 < len(queue) else None
         if before is None and after is None:
             rank = 0.0
         elif before is None:
@@ -57,6 +92,107 @@ class Live:
             rank = (before + after) / 2.0
         self.ranks[study_id] = rank
         return rank
+
+
+def build(view: PracticeView, epoch: int) -> Live:
+    """The dispatcher for the practice as the database holds it now."""
+    now = view.now
+    origin = now
+    zones = {f.id: f.timezone for f in view.facilities.values()}
+    dispatcher = Dispatcher()
+    board = {r.id: r for r in view.on_board}
+    for reader_id, row in view.radiologists.items():
+        rights = rights_from(
+            [(item["state"], _date(item.get("expires_on"))) for item in row.licenses],
+            [(item["facility"], _date(item.get("expires_on"))) for item in row.credentials],
+            row.modalities,
+            row.subspecialties,
+            origin,
+            lambda facility: facility_zone_of(facility, zones),
+        )
+        dispatcher.add_reader(reader_id, speed=float(row.speed), rights=rights)
+        on_board = board.get(reader_id)
+        if on_board is not None:
+            dispatcher.set_shift(
+                reader_id,
+                minutes_between(origin, on_board.shift_start),
+                minutes_between(origin, on_board.shift_end),
+            )
+        dispatcher.set_available(reader_id, bool(row.available))
+    for item in sorted(view.studies.values(), key=lambda i: i.study.arrived_at):
+        _register(dispatcher, view, item, origin)
+    _offer_heads(dispatcher, view, origin)
+    ends = dispatcher.readers.shift_end[: len(dispatcher.readers)]
+    return Live(
+        epoch=epoch,
+        built_at=time.monotonic(),
+        origin=origin,
+        view=view,
+        dispatcher=dispatcher,
+        forecast=forecast(dispatcher, 0.0),
+        ranks={study_id: item.rank for study_id, item in view.studies.items()},
+        next_shift_end=float(ends[np.isfinite(ends)].min())
+        if np.isfinite(ends).any()
+        else math.inf,
+    )
+
+
+def study_facts(study: SnapshotStudy, origin: datetime, patient: str | None = None) -> StudyFacts:
+    """The dispatcher's view of one study (its due time was fixed when it arrived)."""
+    assert study.due_at is not None  # every stored study has one
+    return StudyFacts(
+        id=study.id,
+        klass=(
+            study.state,
+            study.facility,
+            study.modality,
+            study.subspecialty if study.subspecialty_required else None,
+        ),
+        rank=Priority(study.priority).rank,
+        arrival=minutes_between(origin, study.arrived_at),
+        due=minutes_between(origin, study.due_at),
+        expected_minutes=study.expected_minutes,
+        subspecialty=study.subspecialty,
+        patient=patient,
+    )
+
+
+def _register(
+    dispatcher: Dispatcher, view: PracticeView, item: OpenStudy, origin: datetime
+) -> None:
+    study = item.study
+    dispatcher.arrive(study_facts(study, origin, item.patient_ref), 0.0)
+    for released_by in item.released_by:
+        if released_by in dispatcher.readers.index:
+            dispatcher.exclude(study.id, released_by)
+    holder = study.assigned_to
+    if holder is None or holder not in dispatcher.readers.index:
+        return
+    if item.status is StudyStatus.READING:
+        started = item.started_at or view.now
+        dispatcher.start(study.id, holder, minutes_between(origin, started))
+    elif item.pinned:
+        dispatcher.pin(study.id, holder)
+
+
+def _offer_heads(dispatcher: Dispatcher, view: PracticeView, origin: datetime) -> None:
+    """A free reader's first study in the database order was their next: keep it theirs."""
+    now = minutes_between(origin, view.now)
+    for reader_id, queue in view.queues().items():
+        reader = dispatcher.readers.index[reader_id]
+        if dispatcher.readers.reading[reader] != NOBODY or not queue:
+            continue
+        head = queue[0]
+        if view.studies[head].pinned:
+            continue
+        dispatcher.offer(head, reader_id)
+        choice = dispatcher.choose(reader_id, now)
+        if choice is None or dispatcher.studies.ids[choice.study] != head:
+            dispatcher.withdraw_offers(reader_id)  # no longer theirs to take now
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
 
 
 class LiveCache:
@@ -70,20 +206,15 @@ class LiveCache:
         live = self._live
         if live is None or live.epoch != epoch:
             return self.rebuild(connection, epoch, now)
-        age = time.monotonic() - live.built_at
-        if age > REBUILD_SECONDS:
+        if time.monotonic() - live.built_at > REBUILD_SECONDS:
             return self.rebuild(connection, epoch, now)  # shed any drift now and then
-        if time.monotonic() - live.caught_up_at > MAX_AGE_SECONDS:
-            live.plan.catch_up(minutes_between(live.now, now))
-            live.caught_up_at = time.monotonic()
+        if live.minutes(now) >= live.next_shift_end:
+            return self.rebuild(connection, epoch, now)  # a stretch ended: read the next one
+        live.view.now = now
         return live
 
     def rebuild(self, connection: Connection, epoch: int, now: datetime) -> Live:
-        view = load_view(connection, now)
-        plan = LivePlan(view.snapshot(), view.queues())
-        ranks = {study_id: item.rank for study_id, item in view.studies.items()}
-        built = time.monotonic()
-        self._live = Live(epoch, built, view, plan, ranks, built)
+        self._live = build(load_view(connection, now), epoch)
         return self._live
 
     def advance(self, epoch: int) -> None:
@@ -93,17 +224,6 @@ class LiveCache:
 
     def invalidate(self) -> None:
         self._live = None
-
-
-def place_study(live: Live, study: SnapshotStudy, *, prefer: str | None = None) -> Placement:
-    """Fast-path placement; with `prefer` (a sibling study's reader) tried first if on time."""
-    if prefer is not None and live.plan.has_reader(prefer):
-        placement = live.plan.place(study, prefer)
-        if placement is not None and placement.late_minutes <= 0.0:
-            return placement
-        if placement is not None:
-            live.plan.remove(study.id)
-    return live.plan.assign_one(study)
 
 
 def why_nobody(view: PracticeView, study: SnapshotStudy) -> tuple[str, str]:

@@ -26,12 +26,11 @@ from models.tables import (
     StudyStatus,
 )
 from nighthawk.clock import minutes_between
+from nighthawk.kernel import remaining_minutes
 
 # A reader whose next shift starts within this horizon is planned for already (routine work
 # can wait for them); beyond it they are not on the board.
 PLANNING_HORIZON = timedelta(hours=24)
-# An overrunning read is assumed to need at least this many more minutes.
-MIN_REMAINING_MINUTES = 1.0
 
 
 @dataclass
@@ -46,6 +45,9 @@ class OpenStudy:
     started_at: datetime | None
     patient_ref: str | None
     predicted_finish: datetime | None = None
+    predicted_start: datetime | None = None
+    released_by: tuple[str, ...] = ()
+    uncovered_reason: str | None = None
 
 
 @dataclass
@@ -201,6 +203,9 @@ STUDY_COLUMNS = (
     STUDY.c.started_at,
     STUDY.c.patient_ref,
     STUDY.c.predicted_finish,
+    STUDY.c.predicted_start,
+    STUDY.c.released_by,
+    STUDY.c.uncovered_reason,
 )
 
 
@@ -234,6 +239,9 @@ def open_study(row: Any) -> OpenStudy:
         started_at=row.started_at,
         patient_ref=row.patient_ref,
         predicted_finish=getattr(row, "predicted_finish", None),
+        predicted_start=getattr(row, "predicted_start", None),
+        released_by=tuple(getattr(row, "released_by", None) or ()),
+        uncovered_reason=getattr(row, "uncovered_reason", None),
     )
 
 
@@ -248,6 +256,6 @@ def _backlog_minutes(
             continue
         minutes = item.study.expected_minutes / radiologists[reader].speed
         elapsed = minutes_between(item.started_at, now) if item.started_at else 0.0
-        backlog[reader] = backlog.get(reader, 0.0) + max(minutes - elapsed, MIN_REMAINING_MINUTES)
+        backlog[reader] = backlog.get(reader, 0.0) + remaining_minutes(minutes, elapsed)
     # The engine's contract caps backlog at a day; nobody reads longer than that in one go.
     return {reader: min(minutes, 1440.0) for reader, minutes in backlog.items()}

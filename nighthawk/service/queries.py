@@ -16,9 +16,10 @@ from models.plan import Explanation
 from models.priority import Priority
 from models.snapshot import SnapshotRadiologist
 from models.tables import OPEN, RADIOLOGIST, SHIFT, STUDY, StudyStatus
-from nighthawk.clock import minutes_between
+from nighthawk.clock import at_minutes, minutes_between
 from nighthawk.eligibility import Eligibility
 from nighthawk.explain import Explainer
+from nighthawk.kernel import ready_at, remaining_minutes, walk
 from nighthawk.problem import build_problem
 from nighthawk.schedule import Schedule, ScoringContext, reader_timeline
 from nighthawk.service.auth import Principal
@@ -40,14 +41,11 @@ MAX_PAGE = 500
 def walk_queue(
     reader: SnapshotRadiologist, items: list[OpenStudy], now: datetime
 ) -> list[tuple[datetime, datetime]]:
-    """Back-to-back (start, finish) of a queue from when the reader is next free."""
-    clock = max(now + timedelta(minutes=reader.backlog_minutes), reader.shift_start)
-    times = []
-    for item in items:
-        finish = clock + timedelta(minutes=item.study.expected_minutes / reader.speed)
-        times.append((clock, finish))
-        clock = finish
-    return times
+    """Back-to-back (start, finish) of a queue from when the reader is next free (the kernel's
+    `ready_at` and `walk`)."""
+    ready = ready_at(0.0, minutes_between(now, reader.shift_start), reader.backlog_minutes)
+    starts, finishes = walk(ready, (i.study.expected_minutes / reader.speed for i in items))
+    return [(at_minutes(now, a), at_minutes(now, b)) for a, b in zip(starts, finishes, strict=True)]
 
 
 def list_studies(
@@ -209,18 +207,29 @@ def _worklist_item(position: int, item: OpenStudy, speed: float) -> dict[str, An
 
 
 def _walk_predictions(items: list[dict[str, Any]], shift_start: datetime, now: datetime) -> None:
-    """Reads in progress finish from their start; the queue follows back to back."""
-    clock = max(now, shift_start)
+    """A read in progress needs what remains of it (at least a minute once it overruns: the
+    kernel's `remaining_minutes`); the queue follows back to back (the kernel's `walk`)."""
+    in_hand = 0.0
     for item in items:
-        minutes = item.pop("_minutes")
-        started_at = item.pop("_started_at")
+        started_at = item["_started_at"]
         if started_at is not None:
-            start = started_at
-            finish = max(started_at + timedelta(minutes=minutes), now)
-            clock = max(clock, finish)
+            elapsed = minutes_between(started_at, now)
+            in_hand = max(in_hand, remaining_minutes(item["_minutes"], elapsed))
+    queued = [item for item in items if item["_started_at"] is None]
+    ready = ready_at(0.0, minutes_between(now, shift_start), in_hand)
+    starts, finishes = walk(ready, (item["_minutes"] for item in queued))
+    for item in items:
+        started_at = item.pop("_started_at")
+        minutes = item.pop("_minutes")
+        if started_at is not None:
+            start, finish = (
+                started_at,
+                now
+                + timedelta(minutes=remaining_minutes(minutes, minutes_between(started_at, now))),
+            )
         else:
-            start, finish = clock, clock + timedelta(minutes=minutes)
-            clock = finish
+            position = queued.index(item)
+            start, finish = at_minutes(now, starts[position]), at_minutes(now, finishes[position])
         item["predicted_start"] = start
         item["predicted_finish"] = finish
         item["predicted_late_minutes"] = round(max(0.0, minutes_between(item["due_at"], finish)), 2)

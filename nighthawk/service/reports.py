@@ -1,4 +1,4 @@
-"""Read-only reports for the REST API: SLA compliance, hourly coverage and the audit log.
+"""Read-only reports for the REST API: SLA compliance and the audit log (coverage: coverage.py).
 
 Each function takes a Core `Connection` from `read_transaction`, so a report sees one consistent
 snapshot while writers carry on. Aggregation happens in Python over one narrow query per table:
@@ -9,9 +9,8 @@ the interpreter.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,16 +21,16 @@ from sqlalchemy.engine import Connection
 from models.api import (
     AuditEntry,
     AuditPage,
-    CoverageFacility,
-    CoverageHour,
-    CoverageOut,
     SlaOut,
     SlaRow,
 )
 from models.priority import Priority
 from models.tables import AuditRow, FacilityRow, RadiologistRow, ShiftRow, StudyRow, StudyStatus
-from nighthawk.clock import end_of_day_utc, minutes_between, state_time_zone
+from nighthawk.clock import minutes_between
+from nighthawk.service.coverage import coverage_report
 from nighthawk.service.errors import Unprocessable
+
+__all__ = ["audit_page", "coverage_report", "sla_report"]
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -198,184 +197,7 @@ def _tat_percentiles(tats: FloatArray) -> tuple[float | None, float | None, floa
     return p50, p90, p99
 
 
-# --- coverage -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Facility:
-    id: str
-    state: str
-    timezone: str
-
-
-def coverage_report(
-    connection: Connection,
-    *,
-    start: datetime,
-    end: datetime,
-    facilities: frozenset[str] | None = None,
-) -> CoverageOut:
-    """Who could read each facility's studies in each UTC hour of [start, end), and the gaps.
-
-    A radiologist counts for an hour when available, on shift at any moment of it, and holding
-    a license in the facility's state and a credential at the facility both still valid when
-    the hour begins. The work is three boolean arrays (on shift: reader x hour; valid: reader x
-    facility x hour) combined with numpy, so a week for a large practice stays cheap.
-    """
-    hours = _hour_starts(start, end)
-    sites = _load_facilities(connection, facilities)
-    readers = _load_available_readers(connection)
-    reader_ids = [str(row.id) for row in readers]
-    on_shift = _on_shift_matrix(connection, reader_ids, hours)
-    valid_hours = _valid_hour_counts(readers, sites, hours[0], len(hours))
-    # eligible[r, f, h]: on shift in hour h and still licensed and credentialed for facility f.
-    eligible = on_shift[:, None, :] & (np.arange(len(hours)) < valid_hours[:, :, None])
-    names = _eligible_names(eligible, reader_ids)
-    rows = [_coverage_facility(site, hours, names[f]) for f, site in enumerate(sites)]
-    return CoverageOut.model_validate(
-        {
-            "from": start,
-            "to": end,
-            "facilities": rows,
-            "gap_hours": sum(row.gap_hours for row in rows),
-        }
-    )
-
-
-def _hour_starts(start: datetime, end: datetime) -> list[datetime]:
-    """Whole UTC hours from `start` floored to the hour, up to `end` (exclusive)."""
-    if end <= start:
-        raise Unprocessable("to", "must be after from")
-    if end - start > MAX_COVERAGE_HOURS * HOUR:
-        raise Unprocessable("to", f"coverage window longer than {MAX_COVERAGE_HOURS} hours")
-    first = start.replace(minute=0, second=0, microsecond=0)
-    count = -((first - end) // HOUR)  # ceil: an hour that begins before `end` is reported
-    return [first + k * HOUR for k in range(count)]
-
-
-def _load_facilities(connection: Connection, scope: frozenset[str] | None) -> list[_Facility]:
-    query = (
-        select(_facilities.id, _facilities.state, _facilities.timezone)
-        .where(_in_scope(_facilities.id, scope))
-        .order_by(_facilities.id)
-    )
-    return [_Facility(row.id, row.state, row.timezone) for row in connection.execute(query)]
-
-
-def _load_available_readers(connection: Connection) -> Sequence[Any]:
-    """Available radiologists sorted by id, so each hour's eligible list comes out sorted."""
-    query = (
-        select(_radiologists.id, _radiologists.licenses, _radiologists.credentials)
-        .where(_radiologists.available.is_(True))
-        .order_by(_radiologists.id)
-    )
-    return connection.execute(query).all()
-
-
-def _on_shift_matrix(
-    connection: Connection, reader_ids: list[str], hours: list[datetime]
-) -> BoolArray:
-    """readers x hours: on shift at any moment of the hour (start < hour end, end > hour start)."""
-    first, stop = hours[0], hours[-1] + HOUR
-    matrix = np.zeros((len(reader_ids), len(hours)), dtype=bool)
-    if not reader_ids:
-        return matrix
-    index = {reader_id: i for i, reader_id in enumerate(reader_ids)}
-    query = select(_shifts.radiologist_id, _shifts.start, _shifts.end).where(
-        _shifts.start < stop, _shifts.end > first
-    )
-    for shift in connection.execute(query):
-        reader = index.get(shift.radiologist_id)
-        if reader is None:  # unavailable radiologists were not loaded
-            continue
-        # Hour k overlaps the shift iff floor((start-first)/1h) <= k < ceil((end-first)/1h).
-        lo = max(0, (shift.start - first) // HOUR)
-        hi = min(len(hours), -((first - shift.end) // HOUR))
-        matrix[reader, lo:hi] = True
-    return matrix
-
-
-def _valid_hour_counts(
-    readers: Sequence[Any], sites: list[_Facility], first: datetime, horizon: int
-) -> IntArray:
-    """readers x facilities: how many hours from `first` the reader may read for the facility.
-
-    License and credential both only ever run out, so validity over the window is a prefix of
-    hours; storing its length instead of a per-hour array keeps this step O(readers x sites).
-    0 means not licensed or not credentialed at all.
-    """
-    counts = np.zeros((len(readers), len(sites)), dtype=np.int64)
-    zones = {site.id: site.timezone for site in sites}
-    for r, reader in enumerate(readers):
-        licensed = _hours_valid_by_key(
-            (
-                (item["state"], item.get("expires_on"), state_time_zone(item["state"]))
-                for item in reader.licenses
-            ),
-            first,
-            horizon,
-        )
-        credentialed = _hours_valid_by_key(
-            (
-                (item["facility"], item.get("expires_on"), zones[item["facility"]])
-                for item in reader.credentials
-                if item["facility"] in zones
-            ),
-            first,
-            horizon,
-        )
-        for f, site in enumerate(sites):
-            counts[r, f] = min(licensed.get(site.state, 0), credentialed.get(site.id, 0))
-    return counts
-
-
-def _hours_valid_by_key(
-    items: Iterable[tuple[str, str | None, str]], first: datetime, horizon: int
-) -> dict[str, int]:
-    """For each state or facility, the hours from `first` its best document still covers.
-
-    Two documents for one key (a renewal on file) mean the later expiry counts. A document is
-    valid for an hour when its end of day (local midnight after `expires_on`) is after the
-    hour's start, i.e. for hours k < ceil((end_of_day - first) / 1h).
-    """
-    best: dict[str, int] = {}
-    for key, expires_on, zone in items:
-        if expires_on is None:
-            hours = horizon  # never expires
-        else:
-            until = end_of_day_utc(date.fromisoformat(expires_on), zone)
-            hours = max(0, min(horizon, -((first - until) // HOUR)))
-        best[key] = max(hours, best.get(key, 0))
-    return best
-
-
-def _eligible_names(eligible: BoolArray, reader_ids: list[str]) -> list[list[list[str]]]:
-    """[facility][hour] -> eligible reader ids, in id order.
-
-    One `nonzero` over the whole facility x hour x reader cube, then plain list slicing: a
-    numpy call per cell would cost more than the cell's work for a week of 100+ facilities.
-    """
-    readers, sites, hours = eligible.shape
-    cube = np.ascontiguousarray(eligible.transpose(1, 2, 0)).reshape(sites * hours, readers)
-    _, reader_index = np.nonzero(cube)  # row-major: grouped by cell, readers ascending
-    ids = [reader_ids[r] for r in reader_index.tolist()]
-    ends = np.cumsum(cube.sum(axis=1)).tolist()
-    starts = [0, *ends][:-1]
-    cells = [ids[lo:hi] for lo, hi in zip(starts, ends, strict=True)]
-    return [cells[f * hours : (f + 1) * hours] for f in range(sites)]
-
-
-def _coverage_facility(
-    site: _Facility, hours: list[datetime], names: list[list[str]]
-) -> CoverageFacility:
-    """One facility's hours; `names[h]` are the readers eligible in hour h."""
-    rows = [
-        CoverageHour(start=hour_start, eligible_radiologists=eligible, gap=not eligible)
-        for hour_start, eligible in zip(hours, names, strict=True)
-    ]
-    gaps = sum(1 for row in rows if row.gap)
-    return CoverageFacility(facility=site.id, state=site.state, gap_hours=gaps, hours=rows)
-
+# --- coverage: nighthawk/service/coverage.py ----------------------------------------------
 
 # --- audit ----------------------------------------------------------------------------------
 

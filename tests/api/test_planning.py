@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -187,27 +188,33 @@ def test_every_move_a_replan_applies_is_in_the_audit(practice: Api) -> None:
     _assert_audit_matches_assignments(practice, ids)
 
 
-def test_a_study_changed_during_the_solve_keeps_its_change_and_the_rest_are_audited(
+def test_a_study_changed_meanwhile_keeps_its_change_and_the_rest_are_audited(
     practice: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nighthawk.service.replan as replan_module
+    """A row another request changed after the refresh read it (its version moved) keeps what
+    that request decided; every move the refresh did write is in the audit."""
+    import nighthawk.service.refresh as refresh_module
 
     practice.radiologist("rad-3")
     ids = [practice.study(f"A{i}", priority=["STAT", "ROUTINE"][i % 2])["id"] for i in range(24)]
     practice.call("POST", "/v1/radiologists/rad-3/availability", {"available": False}, 200)
     practice.call("POST", "/v1/radiologists/rad-3/availability", {"available": True}, 200)
-    solve = replan_module.optimize
-    raced = practice.get_study(ids[0])
+    lock = refresh_module.lock_unchanged
+    raced = ids[0]
 
-    def solve_while_a_reader_starts(*args: object, **kwargs: object) -> object:
-        result = solve(*args, **kwargs)  # type: ignore[arg-type]
-        body = {"radiologist": raced["assigned_to"]}
-        practice.call("POST", f"/v1/studies/{raced['id']}/start", body, 200)
-        return result
+    def changed_by_someone_else(connection: Any, expected: dict[str, int]) -> set[str]:
+        connection.execute(
+            text("UPDATE study SET version = version + 1, queue_rank = -99 WHERE id = :id"),
+            {"id": raced},
+        )
+        return lock(connection, expected)
 
-    monkeypatch.setattr(replan_module, "optimize", solve_while_a_reader_starts)
+    monkeypatch.setattr(refresh_module, "lock_unchanged", changed_by_someone_else)
+    practice.runtime.assignments.cache.invalidate()  # the next refresh re-reads everything
+    before = practice.get_study(raced)
     replan(practice.runtime.assignments, time_limit=0.5)
-    assert practice.get_study(raced["id"])["status"] == "reading"
+    after = practice.get_study(raced)
+    assert after["assigned_to"] == before["assigned_to"]
     _assert_audit_matches_assignments(practice, ids)
 
 

@@ -50,6 +50,7 @@ def test_coverage_marks_hours_nobody_eligible_is_on_shift(practice: Api) -> None
         "start": "2026-12-01T06:00:00Z",
         "eligible_radiologists": ["rad-1"],
         "gap": False,
+        "uncovered": [],
     }
 
 

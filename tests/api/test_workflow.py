@@ -162,3 +162,26 @@ def test_credential_at_an_unknown_facility_is_422(practice: Api) -> None:
     problem = practice.call("PUT", "/v1/radiologists/rad-9", body, 422)
     assert problem["detail"] == "credentials[1].facility: unknown facility 'fac-typo'"
     assert practice.call("GET", "/v1/radiologists/rad-9", status=404)
+
+
+def test_a_released_study_never_goes_back_to_its_reader(practice: Api) -> None:
+    from nighthawk.service.replan import replan, watchdog
+
+    practice.call("POST", "/v1/radiologists/rad-2/availability", {"available": False}, 200)
+    study = practice.study("A1")
+    assert study["assigned_to"] == "rad-1"
+    released = _action(practice, study["id"], "release", 200, radiologist="rad-1", reason="coi")
+    assert released["assigned_to"] is None
+    assert "handed back by rad-1" in released["uncovered_reason"]
+    for _ in range(2):
+        watchdog(practice.runtime.assignments)
+        replan(practice.runtime.assignments)
+        practice.clock.advance(minutes=1)
+    assert practice.get_study(study["id"])["assigned_to"] is None
+    practice.runtime.assignments.cache.invalidate()  # a process restart rebuilds from the rows
+    replan(practice.runtime.assignments)
+    assert practice.get_study(study["id"])["assigned_to"] is None
+    practice.call("POST", "/v1/radiologists/rad-2/availability", {"available": True}, 200)
+    assert practice.get_study(study["id"])["assigned_to"] == "rad-2"
+    moved = _action(practice, study["id"], "assign", 200, radiologist="rad-1", reason="by hand")
+    assert moved["assigned_to"] == "rad-1"  # only a coverage manager gives it back

@@ -188,6 +188,12 @@ ENDPOINTS = [
         fixed("/v1/radiologists/rad-1/worklist"),
     ),
     Endpoint(
+        "GET",
+        "/v1/radiologists/{radiologist_id}/next",
+        Permission.STUDY_WORKFLOW,
+        fixed("/v1/radiologists/rad-1/next"),
+    ),
+    Endpoint(
         "DELETE",
         "/v1/shifts/{shift_id}",
         Permission.PRACTICE_WRITE,

@@ -25,6 +25,26 @@ def test_every_term_is_registered_with_a_tier() -> None:
     assert {names["workload_balance"], names["subspecialty_mismatch"], names["moved_study"]} == {4}
 
 
+def test_the_registry_is_what_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nighthawk.objective as objective
+    from models.snapshot import PreferenceWeights
+
+    plan = Score(
+        unassigned_weight=1.0,
+        stat_breaches=2,
+        weighted_late_minutes=3.0,
+        workload_sq_hours=4.0,
+        subspecialty_mismatches=5,
+        moved_studies=6,
+    )
+    weights = PreferenceWeights(workload_balance=1.0, subspecialty_mismatch=2.0, moved_study=3.0)
+    assert plan.key(weights) == (1.0, 2.0, 3.0, 4.0 + 10.0 + 18.0)
+    # A term dropped from the registry is no longer scored anywhere.
+    kept = tuple(t for t in objective.TERMS if t.name != "moved_study")
+    monkeypatch.setattr(objective, "TERMS", kept)
+    assert plan.key(weights) == (1.0, 2.0, 3.0, 4.0 + 10.0)
+
+
 @pytest.mark.parametrize(("priority", "weight"), [("STAT", 100), ("URGENT", 10), ("ROUTINE", 1)])
 def test_unassigned_weight_is_the_priority_weight(priority: str, weight: float) -> None:
     snap = snapshot([reader()], [study(priority=priority)])

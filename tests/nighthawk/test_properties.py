@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings, target
-from hypothesis import strategies as st
 
 from models.snapshot import Snapshot
-from nighthawk.fastpath import LivePlan
 from nighthawk.optimizer import SolveOptions, solve
 from tests.bruteforce import brute_force_optimum
 from tests.strategies import larger_practices, practices
@@ -14,7 +12,6 @@ from tests.validator import (
     check_reported_objective,
     compare_keys,
     validate_plan,
-    validate_queues,
 )
 
 # Deterministic budgets: the same snapshot and seed give the same plan on any machine.
@@ -68,18 +65,3 @@ def test_same_seed_same_plan(snapshot: Snapshot) -> None:
     first = solve(snapshot, SEARCH).model_dump(exclude={"solver"})
     second = solve(snapshot, SEARCH).model_dump(exclude={"solver"})
     assert first == second
-
-
-@PROPERTY_SETTINGS
-@given(larger_practices(max_studies=20, max_radiologists=6), st.data())
-def test_fast_path_keeps_the_plan_valid(snapshot: Snapshot, data: st.DataObject) -> None:
-    """Arrivals slotted one by one by assign_one always leave a valid plan."""
-    keep = data.draw(st.integers(0, len(snapshot.studies)))
-    live = LivePlan(snapshot.model_copy(update={"studies": snapshot.studies[:keep]}))
-    for study in snapshot.studies[keep:]:
-        placement = live.assign_one(study)
-        if placement.radiologist is not None:
-            assert placement.study in live.queue(placement.radiologist)
-    queues = {r.id: live.queue(r.id) for r in snapshot.radiologists}
-    result = validate_queues(snapshot, queues)
-    assert result.valid, result.violations

@@ -56,6 +56,8 @@ def add_study(
     due: float,
     reported: float | None = None,
     status: str | None = None,
+    modality: str = "CT",
+    subspecialty: str | None = None,
 ) -> None:
     """Times are minutes after T0; a study with `reported` set is status `reported`."""
     connection.execute(
@@ -64,7 +66,8 @@ def add_study(
             facility=facility,
             accession=f"acc-{study_id}",
             state="WY",
-            modality="CT",
+            modality=modality,
+            subspecialty=subspecialty,
             priority=priority,
             expected_minutes=15.0,
             received_at=at(received),
@@ -75,7 +78,7 @@ def add_study(
             version=1,
             queue_rank=0.0,
             pinned=False,
-            subspecialty_required=False,
+            subspecialty_required=subspecialty is not None,
         )
     )
 
@@ -346,14 +349,41 @@ def test_coverage_gap_when_unavailable(engine: Engine) -> None:
     assert covered_hours(report) == []
 
 
-def test_on_shift_at_any_moment_of_the_hour_counts(engine: Engine) -> None:
+def test_an_hour_is_covered_only_if_someone_is_on_duty_for_all_of_it(engine: Engine) -> None:
+    # The planner's rule (the kernel's on_duty_throughout): a minute on shift is not an hour.
     with write_transaction(engine) as c:
         add_facility(c, "fac-1")
         add_radiologist(c, "r-1")
+        add_radiologist(c, "r-2")
         add_shift(c, "r-1", "2026-12-02T03:00:00Z", "2026-12-02T06:00:00Z")  # ends as 06 begins
         add_shift(c, "r-1", "2026-12-02T07:59:00Z", "2026-12-02T08:01:00Z")  # two minutes
+        add_shift(c, "r-2", "2026-12-02T06:30:00Z", "2026-12-02T07:00:00Z")  # half of 06
+        add_shift(c, "r-1", "2026-12-02T06:00:00Z", "2026-12-02T06:30:00Z")  # the other half
 
-    assert covered_hours(coverage(engine)) == ["04", "05", "07", "08"]
+    report = coverage(engine)
+    assert covered_hours(report) == ["04", "05", "06"]  # 06: handed over at 06:30
+    hour_06 = report.facilities[0].hours[2]
+    assert hour_06.eligible_radiologists == ["r-1", "r-2"]
+    hour_07 = report.facilities[0].hours[3]
+    assert (hour_07.gap, hour_07.eligible_radiologists, hour_07.uncovered) == (
+        True,
+        ["r-1"],
+        ["any study"],
+    )
+
+
+def test_coverage_asks_for_the_kinds_of_work_the_facility_sends(engine: Engine) -> None:
+    # fac-1 sent MR needing neuro last week: a reader without neuro covers its CT, not that.
+    with write_transaction(engine) as c:
+        add_facility(c, "fac-1")
+        add_radiologist(c, "r-1")
+        add_shift(c, "r-1", "2026-12-02T00:00:00Z", "2026-12-02T12:00:00Z")
+        add_study(c, "a", received=0, due=30)
+        add_study(c, "b", received=10, due=40, modality="MR", subspecialty="neuro")
+    report = coverage(engine)
+    assert covered_hours(report) == []
+    assert report.facilities[0].hours[0].uncovered == ["MR (neuro required)"]
+    assert report.facilities[0].hours[0].eligible_radiologists == ["r-1"]
 
 
 def test_coverage_gap_when_off_shift(engine: Engine) -> None:

@@ -416,3 +416,55 @@ def test_a_trace_replay_ignores_the_seed(tmp_path: Path) -> None:
     )
     world = compile_world(build(arrivals=None, trace=str(path)))
     assert make_studies(world, 1, 0).arrival.tolist() == make_studies(world, 2, 7).arrival.tolist()
+
+
+# ----- a trace with read times it did not record ------------------------------------------------
+def unrecorded_trace(tmp_path: Path, rows: list[str], **fields: Any) -> World:
+    """A trace of `arrived_at,modality,read_minutes` rows, STATs at f1 (minutes may be blank)."""
+    path = tmp_path / "studies.csv"
+    lines = ["arrived_at,facility,modality,priority,subspecialty,read_minutes"]
+    for row in rows:
+        at, modality, minutes = row.split(",")
+        lines.append(f"{at},f1,{modality},STAT,,{minutes}")
+    path.write_text("\n".join(lines) + "\n")
+    return compile_world(build(arrivals=None, trace=str(path), **fields))
+
+
+def test_a_blank_read_cell_is_drawn_from_the_modality_distribution(tmp_path: Path) -> None:
+    world = unrecorded_trace(
+        tmp_path,
+        ["2026-12-01T01:00:00Z,CT,", "2026-12-01T02:00:00Z,MR,", "2026-12-01T03:00:00Z,CT,12.5"],
+        read_minutes={
+            "CT": {"distribution": "fixed", "mean": 7},
+            "MR": {"distribution": "fixed", "mean": 21},
+        },
+    )
+    assert make_studies(world, 1, 0).read.tolist() == [7.0, 21.0, 12.5]
+
+
+def test_drawn_reads_differ_by_replication_but_arrivals_and_recorded_reads_do_not(
+    tmp_path: Path,
+) -> None:
+    rows = [f"2026-12-01T{h:02d}:00:00Z,CT," for h in range(10)] + ["2026-12-01T11:00:00Z,CT,9"]
+    world = unrecorded_trace(tmp_path, rows)
+    first, again, other = (make_studies(world, 1, k) for k in (0, 0, 1))
+    assert_same(first, again)  # a replication reproduces its draws
+    np.testing.assert_array_equal(first.arrival, other.arrival)
+    assert first.read[-1] == other.read[-1] == 9.0
+    assert not np.array_equal(first.read[:-1], other.read[:-1])
+
+
+def test_drawn_trace_reads_follow_the_distribution(tmp_path: Path) -> None:
+    rows = [f"2026-12-01T{m // 60:02d}:{m % 60:02d}:00Z,CT," for m in range(0, 1440, 2)]
+    lognormal = {"distribution": "lognormal", "mean": 15, "sd": 8}
+    world = unrecorded_trace(tmp_path, rows, read_minutes={"CT": lognormal})
+    reads = make_studies(world, 3, 0).read
+    assert len(reads) == 720
+    assert abs(reads.mean() - 15) < 4 * 8 / math.sqrt(len(reads))
+    mu, sigma = ReadDistribution.model_validate(lognormal).lognormal_parameters()
+    assert stats.kstest(np.log(reads), "norm", args=(mu, sigma)).pvalue > 1e-4
+
+
+def test_a_fully_recorded_trace_gives_identical_replications(tmp_path: Path) -> None:
+    world = unrecorded_trace(tmp_path, ["2026-12-01T01:00:00Z,CT,4", "2026-12-01T02:00:00Z,XR,2"])
+    assert_same(make_studies(world, 1, 0), make_studies(world, 5, 3))

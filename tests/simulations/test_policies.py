@@ -338,13 +338,27 @@ def test_optimizer_saves_a_stat_that_can_still_make_it_before_one_already_lost(
     assert run(scn, "optimizer").order_read_by("r1") == [0, 2, 1]
 
 
-def test_optimizer_does_not_starve_a_late_routine_study(tmp_path: Path) -> None:
-    # The same timing with ROUTINE studies: the lost one is read first (earliest due), or
-    # it would wait behind every new routine study that can still make its contract.
+def test_optimizer_reads_a_routine_study_that_can_still_make_it_before_a_lost_one(
+    tmp_path: Path,
+) -> None:
+    # The same timing with ROUTINE studies: at minute 100 the first (due 61) is lost by 39
+    # minutes, less than its turnaround; the second (due 150) can still make it.
     rows = [
         (0.0, "CT", "ROUTINE", 100.0),
         (1.0, "CT", "ROUTINE", 10.0),
         (90.0, "CT", "ROUTINE", 10.0),
+    ]
+    scn = trace_scenario(tmp_path, rows, facilities=SHORT_CONTRACTS)
+    assert run(scn, "optimizer").order_read_by("r1") == [0, 2, 1]
+
+
+def test_optimizer_does_not_starve_a_late_routine_study(tmp_path: Path) -> None:
+    # At minute 130 the first is overdue by 69 minutes, more than its own 60-minute turnaround:
+    # it is starving and goes first, or it would wait behind every new one that can still make it.
+    rows = [
+        (0.0, "CT", "ROUTINE", 130.0),
+        (1.0, "CT", "ROUTINE", 10.0),
+        (120.0, "CT", "ROUTINE", 10.0),
     ]
     scn = trace_scenario(tmp_path, rows, facilities=SHORT_CONTRACTS)
     assert run(scn, "optimizer").order_read_by("r1") == [0, 1, 2]
@@ -360,3 +374,62 @@ def test_optimizer_lets_an_idle_reader_take_work_queued_behind_a_busy_one(tmp_pa
     result = run(trace_scenario(tmp_path, rows, radiologists=readers), "optimizer")
     assert result.reader_of(1) == "r2"
     assert result.outcome.started[1] == pytest.approx(30.0)
+
+
+def _stat_breaches(result: object) -> int:
+    studies, outcome = result.studies, result.outcome  # type: ignore[attr-defined]
+    stat = studies.priority == 0
+    return int((stat & ~(outcome.finished <= studies.due + 1e-9)).sum())
+
+
+TWO_STATES = [
+    {"id": "wy-1", "state": "WY", "timezone": "America/Denver", "sla_minutes": {"STAT": 30}},
+    {"id": "co-1", "state": "CO", "timezone": "America/Denver", "sla_minutes": {"STAT": 60}},
+]
+
+
+def test_optimizer_reads_the_stat_nobody_else_could_start_in_time_first(tmp_path: Path) -> None:
+    # r1 (WY and CO) frees at 20, r2 (CO only) at 25. STAT CO (due 61) came first, STAT WY
+    # (due 32) second. A shared worklist gives r1 the older CO study and WY waits for r1 until
+    # 30: late. Only r1 can read WY; r2 can still take CO in time: WY first saves both.
+    readers = [
+        reader("r1", licenses=["WY", "CO"], credentials=["wy-1", "co-1"]),
+        reader("r2", licenses=["CO"], credentials=["co-1"]),
+    ]
+    rows = [
+        (0.0, "CT", "ROUTINE", 20.0, "wy-1"),
+        (0.0, "CT", "ROUTINE", 25.0, "co-1"),
+        (1.0, "CT", "STAT", 10.0, "co-1"),
+        (2.0, "CT", "STAT", 10.0, "wy-1"),
+    ]
+    scn = trace_scenario(tmp_path, rows, radiologists=readers, facilities=TWO_STATES)
+    optimizer, pull = run(scn, "optimizer"), run(scn, "pull")
+    assert optimizer.reader_of(3) == "r1" and optimizer.reader_of(2) == "r2"
+    assert (_stat_breaches(optimizer), _stat_breaches(pull)) == (0, 1)
+
+
+def test_optimizer_gives_an_arrival_to_the_idle_reader_who_can_read_the_least(
+    tmp_path: Path,
+) -> None:
+    # Both are idle when a long ROUTINE WY read arrives; a CO STAT follows a minute later. Only
+    # r1 may read CO: giving them the routine read (a shared worklist's longest idle, r1 here)
+    # leaves the STAT to wait an hour.
+    readers = [
+        reader("r1", licenses=["WY", "CO"], credentials=["wy-1", "co-1"]),
+        reader("r2", licenses=["WY"], credentials=["wy-1"]),
+    ]
+    rows = [(0.5, "CT", "ROUTINE", 60.0, "wy-1"), (1.0, "CT", "STAT", 10.0, "co-1")]
+    scn = trace_scenario(tmp_path, rows, radiologists=readers, facilities=TWO_STATES)
+    optimizer, pull = run(scn, "optimizer"), run(scn, "pull")
+    assert (optimizer.reader_of(0), optimizer.reader_of(1)) == ("r2", "r1")
+    assert (_stat_breaches(optimizer), _stat_breaches(pull)) == (0, 1)
+
+
+def test_optimizer_gives_a_stat_to_the_fastest_idle_reader(tmp_path: Path) -> None:
+    # A 10-minute CT that runs to 16 minutes: 32 minutes at speed 0.5, 11 at speed 1.5.
+    readers = [reader("slow", speed=0.5), reader("fast", speed=1.5)]
+    rows = [(0.5, "CT", "STAT", 16.0)]
+    scn = trace_scenario(tmp_path, rows, radiologists=readers)
+    optimizer, pull = run(scn, "optimizer"), run(scn, "pull")
+    assert optimizer.reader_of(0) == "fast" and pull.reader_of(0) == "slow"
+    assert (_stat_breaches(optimizer), _stat_breaches(pull)) == (0, 1)

@@ -427,7 +427,7 @@ BAD_CELLS = [
     ("read_minutes", "0", "read_minutes: must be a number in (0, 1440]"),
     ("read_minutes", "-4", "read_minutes: must be a number in (0, 1440]"),
     ("read_minutes", "twelve", "read_minutes: must be a number in (0, 1440]"),
-    ("read_minutes", "", "read_minutes: must be a number in (0, 1440]"),
+    ("read_minutes", "none", "read_minutes: must be a number in (0, 1440]"),
     ("read_minutes", "1440.5", "read_minutes: must be a number in (0, 1440]"),
 ]
 

@@ -19,13 +19,12 @@ from sqlalchemy import select
 
 from models.api import StudyIn
 from models.priority import Modality, Priority
-from models.tables import FACILITY, RADIOLOGIST, SHIFT, STUDY, UNSTARTED, StudyStatus
+from models.tables import FACILITY, RADIOLOGIST, SHIFT, STUDY, StudyStatus
 from nighthawk.demo import _MODALITY_SHARE, _reading_minutes
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.db import read_transaction
 from nighthawk.service.demo.practice import DEMO_ACTOR, facility_size
 from nighthawk.service.errors import ServiceError
-from nighthawk.service.queries import worklist
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +113,7 @@ class DemoReaders:
         """Finish due reads and start idle readers' next studies; never raises."""
         try:
             now = self.assignments.clock.now()
-            reading, on_shift, with_work = self._state(now)
+            reading, on_shift = self._state(now)
         except Exception:
             logger.exception("demo readers: could not load the reading state")
             return ReadingStep(started=0, completed=0)
@@ -126,12 +125,14 @@ class DemoReaders:
             else:
                 completed += 1
         started = 0
-        for reader in sorted((on_shift & with_work) - busy):
+        # A free reader asks for their next, as a reading platform would: it may be work
+        # planned for someone still busy (the dispatcher binds late).
+        for reader in sorted(on_shift - busy):
             started += self._start_next(reader, now)
         return ReadingStep(started=started, completed=completed)
 
-    def _state(self, now: datetime) -> tuple[list[tuple[str, str, datetime]], set[str], set[str]]:
-        """Reads in progress with their finish, readers on shift now, readers with queued work."""
+    def _state(self, now: datetime) -> tuple[list[tuple[str, str, datetime]], set[str]]:
+        """Reads in progress with their finish, and the readers on shift now."""
         with read_transaction(self.assignments.engine) as connection:
             rows = connection.execute(
                 select(
@@ -151,15 +152,7 @@ class DemoReaders:
                 .join_from(SHIFT, RADIOLOGIST, SHIFT.c.radiologist_id == RADIOLOGIST.c.id)
                 .where(SHIFT.c.start <= now, SHIFT.c.end > now, RADIOLOGIST.c.available)
             ).scalars()
-            with_work = connection.execute(
-                select(STUDY.c.assigned_to)
-                .distinct()
-                .where(
-                    STUDY.c.status.in_([s.value for s in UNSTARTED]),
-                    STUDY.c.assigned_to.is_not(None),
-                )
-            ).scalars()
-            on, queued = set(on_shift), set(with_work)
+            on = set(on_shift)
         reading = [
             (
                 row.id,
@@ -168,7 +161,7 @@ class DemoReaders:
             )
             for row in rows
         ]
-        return reading, on, queued
+        return reading, on
 
     def _complete(self, study_id: str, reader: str) -> bool:
         try:
@@ -182,13 +175,13 @@ class DemoReaders:
         return True
 
     def _start_next(self, reader: str, now: datetime) -> int:
-        """Start the top of the reader's worklist; 1 if one was started."""
+        """Start what the dispatcher hands this free reader next; 1 if one was started."""
+        del now
         try:
-            items = worklist(self.assignments.engine, reader, now).items
-            first = next((i for i in items if i.status is not StudyStatus.READING), None)
-            if first is None:
+            offered = self.assignments.next_for(DEMO_ACTOR, reader).study
+            if offered is None:
                 return 0
-            self.assignments.start(DEMO_ACTOR, first.study, reader)
+            self.assignments.start(DEMO_ACTOR, offered.id, reader)
         except ServiceError as error:
             logger.info("demo readers: %s could not start: %s", reader, error.detail)
             return 0
