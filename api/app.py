@@ -12,8 +12,18 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import select
 
 from api.errors import PROBLEM_RESPONSES, BodySizeLimit, CatchAll, install_error_handlers
-from api.routes import facilities, health, plans, radiologists, reports, shifts, studies
+from api.routes import (
+    facilities,
+    health,
+    plans,
+    radiologists,
+    reports,
+    shifts,
+    studies,
+    tokens,
+)
 from api.runtime import Runtime
+from api.security import RelativeSlashRedirect, SecurityHeaders
 from models.tables import STUDY, Role, StudyStatus
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import TokenVerifier, ensure_token
@@ -52,11 +62,14 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
-    for module in (facilities, radiologists, shifts, studies, reports, plans, health):
+    for module in (facilities, radiologists, shifts, studies, reports, plans, tokens, health):
         app.include_router(module.router)
+    app.router.redirect_slashes = False  # Starlette's builds Location from the Host header
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(CatchAll)  # added last: outermost of ours, inside Starlette's
+    app.add_middleware(RelativeSlashRedirect)
+    app.add_middleware(CatchAll)
+    app.add_middleware(SecurityHeaders)  # added last: outermost of ours, on every answer
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -68,7 +81,7 @@ def start_runtime(settings: ServiceSettings, clock: Clock) -> Runtime:
         ensure_token(
             engine, name="admin", role=Role.ADMIN, token=settings.admin_token, now=clock.now()
         )
-    assignments = AssignmentService(engine, clock)
+    assignments = AssignmentService(engine, clock, settings.patient_key)
     roster = RosterService(assignments)
     plans = PlanService(engine, clock, assignments)
     plans.recover()  # plans a stopped server left queued or running are failed, not lost

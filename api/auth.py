@@ -32,23 +32,28 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     PLAN_READ = "plan:read"
     PLAN_WRITE = "plan:write"
+    TOKEN_WRITE = "token:write"
 
 
 _EVERYONE_BUT_SITE = {Role.ADMIN, Role.COVERAGE_MANAGER, Role.WORKLIST, Role.ANALYST}
+# A reader's own token: their worklist, their next, reading, handing back, their breaks; the
+# routes check that it acts only as its reader (`Principal.act_as`).
+_READER = Role.RADIOLOGIST
 GRANTS: dict[Permission, set[Role]] = {
     Permission.PRACTICE_READ: _EVERYONE_BUT_SITE,
     Permission.PRACTICE_WRITE: {Role.ADMIN, Role.COVERAGE_MANAGER},
-    Permission.AVAILABILITY_WRITE: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.WORKLIST},
+    Permission.AVAILABILITY_WRITE: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.WORKLIST, _READER},
     Permission.STUDY_CREATE: {Role.ADMIN, Role.WORKLIST, Role.SITE},
-    Permission.STUDY_READ: {*_EVERYONE_BUT_SITE, Role.SITE},
-    Permission.STUDY_WORKFLOW: {Role.ADMIN, Role.WORKLIST},
+    Permission.STUDY_READ: {*_EVERYONE_BUT_SITE, Role.SITE, _READER},
+    Permission.STUDY_WORKFLOW: {Role.ADMIN, Role.WORKLIST, _READER},
     Permission.STUDY_ASSIGN: {Role.ADMIN, Role.COVERAGE_MANAGER},
-    Permission.WORKLIST_READ: _EVERYONE_BUT_SITE,
+    Permission.WORKLIST_READ: {*_EVERYONE_BUT_SITE, _READER},
     Permission.SLA_READ: {*_EVERYONE_BUT_SITE, Role.SITE},
     Permission.COVERAGE_READ: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.ANALYST},
     Permission.AUDIT_READ: {Role.ADMIN},
     Permission.PLAN_READ: {Role.ADMIN, Role.COVERAGE_MANAGER, Role.ANALYST},
     Permission.PLAN_WRITE: {Role.ADMIN, Role.COVERAGE_MANAGER},
+    Permission.TOKEN_WRITE: {Role.ADMIN},
 }
 
 bearer = HTTPBearer(auto_error=False, description="A named nighthawk token: `nh_...`")
@@ -97,3 +102,4 @@ CanReadCoverage = Annotated[Principal, Depends(require(Permission.COVERAGE_READ)
 CanReadAudit = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
 CanReadPlans = Annotated[Principal, Depends(require(Permission.PLAN_READ))]
 CanWritePlans = Annotated[Principal, Depends(require(Permission.PLAN_WRITE))]
+CanWriteTokens = Annotated[Principal, Depends(require(Permission.TOKEN_WRITE))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.api import FieldError, ProblemOut
 from models.errors import describe_error
+from models.text import shown
 from nighthawk.service.errors import ServiceError
 
 log = logging.getLogger("nighthawk.api")
@@ -31,8 +33,23 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+MAX_DETAIL = 300  # characters of a detail or message; a field name gets MAX_FIELD
+MAX_FIELD = 200
+
+
+def _small(errors: list[FieldError]) -> list[FieldError]:
+    return [
+        FieldError(field=shown(e.field, MAX_FIELD), message=shown(e.message, MAX_DETAIL))
+        for e in errors
+    ]
+
+
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
-    body = ProblemOut(detail=detail, **extra).model_dump(mode="json")
+    """The answer for an error. Whatever the request held, it stays small and printable: an
+    echoed value or key is cut short and a lone surrogate in it is escaped."""
+    if "errors" in extra:
+        extra["errors"] = _small(extra["errors"])
+    body = ProblemOut(detail=shown(detail, MAX_DETAIL), **extra).model_dump(mode="json")
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -42,10 +59,14 @@ def _field(location: tuple[Any, ...]) -> tuple[Any, ...]:
     return location[1:] if location and location[0] in {"body", "query", "path"} else location
 
 
+MAX_LISTED_ERRORS = 20  # an error response stays small whatever the request held
+
+
 async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
-    for error in exc.errors():
+    every = exc.errors()
+    for error in every[:MAX_LISTED_ERRORS]:
         if error.get("type") == "json_invalid":
             errors.append(FieldError(field="body", message="is not valid JSON"))
             continue
@@ -55,7 +76,8 @@ async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
             path, message = "body", "a JSON body is required"
         errors.append(FieldError(field=path or "body", message=message))
     first = errors[0] if errors else FieldError(field="body", message="invalid")
-    return problem(422, f"{first.field}: {first.message}", errors=errors)
+    more = max(0, len(every) - MAX_LISTED_ERRORS)
+    return problem(422, f"{first.field}: {first.message}", errors=errors, more_errors=more)
 
 
 async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
@@ -66,17 +88,38 @@ async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status, exc.detail, errors=errors, reasons=exc.reasons)
 
 
-async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method some operation takes at this path, from the published schema (Starlette
+    names only the first matching route's)."""
+    path = request.url.path
+    methods = {
+        method.upper()
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if _template(template).fullmatch(path)
+        for method in operations
+    }
+    return ", ".join(sorted(methods))
+
+
+def _template(template: str) -> re.Pattern[str]:
+    """'/v1/studies/{study_id}' -> a pattern matching any value of each parameter."""
+    parts = re.split(r"\{[^}/]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
+
+
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # FastAPI's "error parsing the body" (bytes that are not UTF-8, say) is bad input.
-        return problem(
-            422,
-            "body: is not valid UTF-8 JSON",
-            errors=[FieldError(field="body", message="is not valid UTF-8 JSON")],
-        )
+        message = "is not valid UTF-8 JSON (or is nested too deeply)"
+        return problem(422, f"body: {message}", errors=[FieldError(field="body", message=message)])
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-    return problem(exc.status_code, detail)
+    response = problem(exc.status_code, detail)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value  # a 401 keeps its WWW-Authenticate
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -96,6 +96,23 @@ class StudyIn(Strict):
         return self
 
 
+class TokenIn(Strict):
+    """A named token: its role, a site's facilities, or the one radiologist it acts as."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
+    role: Role
+    facilities: Annotated[list[Identifier], UniqueList, Field(default_factory=list, max_length=500)]
+    radiologist: Identifier | None = None
+
+
+class TokenOut(Public):
+    name: str
+    role: Role
+    facilities: list[str]
+    radiologist: str | None
+    token: str = Field(description="The secret, shown this once; only its hash is stored.")
+
+
 class ReaderAction(Strict):
     radiologist: Identifier
 
@@ -128,7 +145,10 @@ class ProblemOut(Public):
     """Every error: a one-line `detail`, and for bad input the fields at fault."""
 
     detail: str
-    errors: list[FieldError] = Field(default_factory=list)
+    errors: list[FieldError] = Field(
+        default_factory=list, description="The first 20 fields at fault."
+    )
+    more_errors: int = Field(default=0, description="How many more there were (not listed).")
     reasons: list[str] = Field(default_factory=list)
 
 
@@ -301,6 +321,9 @@ class AuditEntry(Public):
     before: dict[str, object] | None
     after: dict[str, object] | None
     reason: str | None
+    on_behalf_of: str | None = Field(
+        default=None, description="The person the token acted for (the reader, for workflow)."
+    )
 
 
 class AuditPage(Public):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from models.priority import DEFAULT_SLA_MINUTES, Modality, Priority
+from models.text import screen, screen_keys
 from models.types import (
     MAX_SHIFT_HOURS,
     Identifier,
@@ -23,11 +24,37 @@ from models.types import (
     UtcDateTime,
 )
 
+# Fields whose text may hold tabs and line breaks; everywhere else they are refused too.
+FREE_TEXT_FIELDS = frozenset({"name", "reason", "note", "description"})
+
 
 class Strict(BaseModel):
-    """Base for every input model: unknown fields are an error, never silently dropped."""
+    """Base for every input model: unknown fields are an error, never silently dropped, and
+    every string is screened before any field reads it (`models.text`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screen_input(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            screen_keys(_accepted_keys(cls), data)
+            for key, value in data.items():
+                screen(value, str(key), free_text=key in FREE_TEXT_FIELDS)
+        return data
+
+
+_ACCEPTED: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _accepted_keys(model: type[BaseModel]) -> frozenset[str]:
+    """Field names and their aliases: what a body may spell."""
+    found = _ACCEPTED.get(model)
+    if found is None:
+        names = set(model.model_fields)
+        names |= {f.alias for f in model.model_fields.values() if f.alias}
+        found = _ACCEPTED[model] = frozenset(names)
+    return found
 
 
 def _license_shorthand(value: Any) -> Any:

@@ -68,6 +68,7 @@ class Role(StrEnum):
     WORKLIST = "worklist"
     SITE = "site"
     ANALYST = "analyst"
+    RADIOLOGIST = "radiologist"  # a token bound to one reader: it acts only as them
 
 
 class FacilityRow(SQLModel, table=True):
@@ -164,6 +165,9 @@ class AuditRow(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     reason: str | None = Field(default=None, max_length=500)
+    # The person the token acted for (a reader-bound token's reader, or the radiologist a
+    # worklist system named): the audit says who read, not only which integration called.
+    on_behalf_of: str | None = Field(default=None, max_length=128)
 
 
 class TokenRow(SQLModel, table=True):
@@ -176,6 +180,7 @@ class TokenRow(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     role: str = Field(max_length=32)
     facilities: list[str] = _json_column()
+    radiologist: str | None = Field(default=None, max_length=128)
     created_at: datetime = _utc_column(nullable=False)
     revoked: bool = False
 
@@ -187,6 +192,9 @@ class PracticeStateRow(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     epoch: int = 0
+    # Hex HMAC key grouping a patient's studies (nighthawk.service.patients), unless the
+    # settings name one.
+    patient_key: str | None = Field(default=None, max_length=128)
 
 
 class JobLeaseRow(SQLModel, table=True):

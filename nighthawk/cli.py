@@ -275,7 +275,7 @@ def _open_database(url: str) -> Engine:
     """Connect and migrate, or exit with one line saying why not."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from nighthawk.service.db import make_engine, migrate
+    from nighthawk.service.db import make_engine, masked_url, migrate
 
     try:
         engine = make_engine(url)
@@ -284,8 +284,22 @@ def _open_database(url: str) -> Engine:
         fail(f"--db: {error}".replace("--db: db: ", "--db: "))
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        fail(f"--db: cannot open {url} ({reason})")
+        fail(f"--db: cannot open {masked_url(url)} ({reason.replace(url, masked_url(url))})")
     return engine
+
+
+@app.command("migrate")
+def migrate_database(db: DbOption = None) -> None:
+    """Bring the database schema to this release (as the role that owns the tables).
+
+    `serve` and `worker` migrate at start-up too; in production they run as a role that owns
+    no table, so the owner runs this once per release, then re-grants (see the README).
+    """
+    from nighthawk.service.db import masked_url
+
+    url = _service_settings(db).db
+    _open_database(url).dispose()
+    typer.echo(f"{masked_url(url)}: schema at the newest revision")
 
 
 @app.command()
@@ -309,10 +323,12 @@ def serve(
     engine = _open_database(settings.db)
     engine.dispose()
     from api.app import create_app  # the only place anything imports the API
+    from nighthawk.service.db import masked_url
+    from nighthawk.service.logs import access_log_config
 
     base = f"http://{host}:{port}"
     typer.echo(f"nighthawk API on {base}  (docs: {base}/docs, schema: {base}/openapi.json)")
-    typer.echo(f"database: {settings.db}")
+    typer.echo(f"database: {masked_url(settings.db)}")
     if settings.admin_token and demo:
         typer.echo(f"demo admin token: {settings.admin_token}")
         typer.echo(
@@ -325,7 +341,13 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     for noisy in ("apscheduler", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=access_log_config(),
+    )
 
 
 @app.command()
@@ -367,9 +389,14 @@ def worker(db: DbOption = None) -> None:
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="A unique name for the token's holder.")],
-    role: Annotated[str, typer.Option(help="admin, coverage_manager, worklist, site, analyst")],
+    role: Annotated[
+        str, typer.Option(help="admin, coverage_manager, worklist, site, analyst, radiologist")
+    ],
     facility: Annotated[
         list[str] | None, typer.Option(help="For a site token: a facility it may see (repeat).")
+    ] = None,
+    radiologist: Annotated[
+        str | None, typer.Option(help="For a radiologist token: the one reader it acts as.")
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -394,10 +421,15 @@ def token_create(
             name=name.strip(),
             role=Role(role),
             facilities=facility or [],
+            radiologist=radiologist,
             now=datetime.now(UTC),
         )
     except ServiceError as error:
-        fail(error.detail.replace("facility:", "--facility:").replace("name:", "--name:"))
+        fail(
+            error.detail.replace("facility:", "--facility:")
+            .replace("name:", "--name:")
+            .replace("radiologist:", "--radiologist:")
+        )
     typer.echo(secret)
 
 

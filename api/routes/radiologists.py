@@ -76,6 +76,7 @@ def get_worklist(
     principal: CanReadWorklist,
 ) -> WorklistOut:
     """The reader's studies in the order to read them, with predicted times from now."""
+    principal.act_as(radiologist_id)
     return worklist(state.engine, radiologist_id, state.clock.now())
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from api.auth import CanReadAudit, CanReadCoverage, CanReadSla, RuntimeDep
 from models.api import AuditPage, CoverageOut, SlaOut
 from models.tables import Role
-from models.types import UtcDateTime
+from models.types import MAX_YEAR, MIN_YEAR, UtcDateTime
 from nighthawk.service.db import read_transaction
 from nighthawk.service.errors import Unprocessable
 from nighthawk.service.reports import audit_page, coverage_report, sla_report
@@ -27,13 +27,25 @@ def _window(
     if start is not None and end is not None and end - start > MAX_WINDOW:
         raise Unprocessable("to", f"window longer than {MAX_WINDOW.days} days")
     if start is None and end is None:
-        return (now, now + default) if ahead else (now - default, now)
-    if start is None:
+        start, end = (now, now + default) if ahead else (now - default, now)
+    elif start is None:
         assert end is not None
-        return end - default, end
-    if end is None:
-        return start, start + default
+        start = _shifted(end, -default, "from")
+    elif end is None:
+        end = _shifted(start, default, "to")
+    assert start is not None and end is not None
+    for name, moment in (("from", start), ("to", end)):
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise Unprocessable(name, f"time outside {MIN_YEAR}-{MAX_YEAR}")
     return start, end
+
+
+def _shifted(moment: datetime, by: timedelta, field: str) -> datetime:
+    """The other end of a default window; refused (naming it) if it leaves the calendar."""
+    try:
+        return moment + by
+    except OverflowError:
+        raise Unprocessable(field, f"time outside {MIN_YEAR}-{MAX_YEAR}") from None
 
 
 @router.get("/sla", response_model=SlaOut, response_model_by_alias=True)
@@ -70,9 +82,11 @@ def get_coverage(
 def get_audit(
     state: RuntimeDep,
     principal: CanReadAudit,
-    study: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    study: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[0-9]+$")] = None,
 ) -> AuditPage:
     with read_transaction(state.engine) as connection:
         return audit_page(connection, study=study, limit=limit, cursor=cursor)

@@ -42,10 +42,14 @@ def get_studies(
     state: RuntimeDep,
     principal: CanReadStudies,
     status: StudyStatus | None = None,
-    facility: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    facility: Annotated[
+        str | None, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+    ] = None,
     priority: Priority | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")
+    ] = None,
 ) -> StudyPage:
     return list_studies(
         state.engine,

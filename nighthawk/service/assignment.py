@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from models.api import NextOut, StudyIn, StudyOut
 from models.priority import DEFAULT_READ_MINUTES
 from models.snapshot import SnapshotStudy
-from models.tables import RADIOLOGIST, STUDY, UNSTARTED, StudyStatus
+from models.tables import RADIOLOGIST, STUDY, UNSTARTED, Role, StudyStatus
 from nighthawk.kernel import due_at
 from nighthawk.live import NOBODY
 from nighthawk.live.forecast import place
@@ -44,6 +44,7 @@ from nighthawk.service.clock import Clock
 from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
 from nighthawk.service.errors import Conflict, NotFound, Unprocessable
 from nighthawk.service.live import Live, LiveCache, study_facts, why_nobody
+from nighthawk.service.patients import PatientKey
 from nighthawk.service.practice import OpenStudy
 from nighthawk.service.refresh import apply_forecast
 from nighthawk.service.views import study_out
@@ -92,15 +93,18 @@ def content_hash(body: StudyIn) -> str:
 
 
 class AssignmentService:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, patient_key: str | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.patients = PatientKey(engine, patient_key)
         self.cache = LiveCache()
         self.changed = threading.Event()  # set on every plan change; the re-plan job clears it
 
     # --- arrivals ---------------------------------------------------------------------------
 
     def ingest(self, principal: Principal, body: StudyIn) -> Ingested:
+        # Before anything else, even the content hash: the sender's reference is not kept.
+        body = body.model_copy(update={"patient_ref": self.patients.pseudonym(body.patient_ref)})
         if not principal.sees_facility(body.facility):
             raise Unprocessable("facility", f"unknown facility {body.facility!r}")
         now = self.clock.now()
@@ -177,7 +181,7 @@ class AssignmentService:
             expected_minutes=body.expected_minutes or DEFAULT_READ_MINUTES[body.modality],
             assigned_to=None,
         )
-        sibling = self._patient_reader(connection, body.patient_ref)
+        sibling = self._patient_reader(connection, principal, body.patient_ref)
         live.view.studies[study.id] = OpenStudy(
             study, StudyStatus.RECEIVED, 0.0, False, 1, None, body.patient_ref
         )
@@ -220,11 +224,18 @@ class AssignmentService:
         # The response is built from what was written: no read-back on the hot path.
         return SimpleNamespace(**values, started_at=None, reported_at=None, report=None)
 
-    def _patient_reader(self, connection: Connection, patient_ref: str | None) -> str | None:
-        """The reader already holding this patient's unread studies, if any."""
+    def _patient_reader(
+        self, connection: Connection, principal: Principal, patient_ref: str | None
+    ) -> str | None:
+        """The reader already holding this patient's unread studies, if any, among the
+        studies the caller may see: a site's token must not learn, by where its study goes,
+        that the patient has an open study at another facility."""
         if patient_ref is None:
             return None
-        return connection.execute(_PATIENT_READER, {"patient_ref": patient_ref}).scalar()
+        query = _PATIENT_READER
+        if principal.role is Role.SITE:
+            query = query.where(STUDY.c.facility.in_(sorted(principal.facilities)))
+        return connection.execute(query, {"patient_ref": patient_ref}).scalar()
 
     def placement_values(
         self,
@@ -301,7 +312,9 @@ class AssignmentService:
     def study_change(
         self, principal: Principal, study_id: str, radiologist: str
     ) -> Iterator[tuple[Connection, Any]]:
-        """A write transaction holding one study's row, for a named (and known) reader."""
+        """A write transaction holding one study's row, for a named (and known) reader whom
+        the caller may act as."""
+        principal.act_as(radiologist)
         with write_transaction(self.engine) as connection, self.cache.lock:
             row = self._lock_study(connection, principal, study_id)
             self.require_reader(connection, radiologist)

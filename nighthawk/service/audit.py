@@ -24,7 +24,10 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> None:
+    """One entry: `actor` is the token (or the engine's job) that acted, `on_behalf_of` the
+    person it acted for, when one was named."""
     connection.execute(
         _INSERT,
         {
@@ -36,6 +39,7 @@ def record(
             "before": before,
             "after": after,
             "reason": reason,
+            "on_behalf_of": on_behalf_of,
         },
     )
 
@@ -43,7 +47,7 @@ def record(
 def record_many(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Several entries in one round trip (a re-plan may move hundreds of studies)."""
     if rows:
-        connection.execute(_INSERT, rows)
+        connection.execute(_INSERT, [{"on_behalf_of": None, **row} for row in rows])
 
 
 _INSERT = insert(AUDIT)

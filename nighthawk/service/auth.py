@@ -12,13 +12,15 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models.tables import TOKEN, Role
+from models.tables import FACILITY, RADIOLOGIST, TOKEN, Role
+from nighthawk.service import audit
 from nighthawk.service.db import read_transaction, write_transaction
-from nighthawk.service.errors import Conflict, Unprocessable
+from nighthawk.service.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 TOKEN_PREFIX = "nh_"
 _CACHE_SECONDS = 5.0  # a revoked token stops working within this many seconds
@@ -26,14 +28,24 @@ _CACHE_SECONDS = 5.0  # a revoked token stops working within this many seconds
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's name, its role and, for a site, its facilities."""
+    """Who is calling: the token's name, its role and, for a site, its facilities; for a
+    reader-bound token, the one radiologist it acts as."""
 
     name: str
     role: Role
     facilities: frozenset[str] = frozenset()
+    radiologist: str | None = None
 
     def sees_facility(self, facility: str) -> bool:
         return self.role is not Role.SITE or facility in self.facilities
+
+    def act_as(self, radiologist: str) -> str:
+        """The person this call acts for; a reader-bound token acts only as its reader."""
+        if self.radiologist is not None and radiologist != self.radiologist:
+            raise Forbidden(
+                f"radiologist: this token acts only as {self.radiologist}, not {radiologist}"
+            )
+        return radiologist
 
 
 def hash_token(token: str) -> str:
@@ -51,30 +63,79 @@ def create_token(
     role: Role,
     now: datetime,
     facilities: list[str] | None = None,
+    radiologist: str | None = None,
     token: str | None = None,
+    actor: str | None = None,
 ) -> str:
-    """Store a new named token and return its secret (shown once, never stored)."""
+    """Store a new named token and return its secret (shown once, never stored); with
+    `actor`, audited in the same transaction."""
     facilities = sorted(set(facilities or []))
     if role is Role.SITE and not facilities:
         raise Unprocessable("facility", "a site token needs at least one facility")
     if role is not Role.SITE and facilities:
         raise Unprocessable("facility", "only site tokens are limited to facilities")
+    if (role is Role.RADIOLOGIST) != (radiologist is not None):
+        raise Unprocessable(
+            "radiologist", "a radiologist token names exactly one radiologist; others none"
+        )
     secret = token or new_token()
     try:
         with write_transaction(engine) as connection:
+            _require_known(connection, facilities, radiologist)
             connection.execute(
                 insert(TOKEN).values(
                     name=name,
                     token_hash=hash_token(secret),
                     role=role.value,
                     facilities=facilities,
+                    radiologist=radiologist,
                     created_at=now,
                     revoked=False,
                 )
             )
+            if actor is not None:
+                audit.record(
+                    connection,
+                    at=now,
+                    actor=actor,
+                    action="token.created",
+                    entity=f"token:{name}",
+                    after={
+                        "role": role.value,
+                        "facilities": facilities,
+                        "radiologist": radiologist,
+                    },
+                )
     except IntegrityError:
         raise Conflict(f"name: a token named {name!r} already exists") from None
     return secret
+
+
+def _require_known(connection: Any, facilities: list[str], radiologist: str | None) -> None:
+    if facilities:
+        known = set(
+            connection.execute(select(FACILITY.c.id).where(FACILITY.c.id.in_(facilities))).scalars()
+        )
+        for index, facility in enumerate(facilities):
+            if facility not in known:
+                raise Unprocessable(f"facilities[{index}]", f"unknown facility {facility!r}")
+    if radiologist is not None:
+        found = connection.execute(
+            select(RADIOLOGIST.c.id).where(RADIOLOGIST.c.id == radiologist)
+        ).first()
+        if found is None:
+            raise Unprocessable("radiologist", f"unknown radiologist {radiologist!r}")
+
+
+def revoke_named(engine: Engine, *, name: str, actor: str, now: datetime) -> None:
+    """Revoke a token by name for the API, audited; 404 when there is none."""
+    with write_transaction(engine) as connection:
+        result = connection.execute(update(TOKEN).where(TOKEN.c.name == name).values(revoked=True))
+        if not result.rowcount:
+            raise NotFound(f"token {name} not found")
+        audit.record(
+            connection, at=now, actor=actor, action="token.revoked", entity=f"token:{name}"
+        )
 
 
 def ensure_token(engine: Engine, *, name: str, role: Role, token: str, now: datetime) -> None:
@@ -132,10 +193,14 @@ class TokenVerifier:
     def _lookup(self, digest: str) -> Principal | None:
         with read_transaction(self.engine) as connection:
             row = connection.execute(
-                select(TOKEN.c.name, TOKEN.c.role, TOKEN.c.facilities, TOKEN.c.revoked).where(
-                    TOKEN.c.token_hash == digest
-                )
+                select(
+                    TOKEN.c.name,
+                    TOKEN.c.role,
+                    TOKEN.c.facilities,
+                    TOKEN.c.radiologist,
+                    TOKEN.c.revoked,
+                ).where(TOKEN.c.token_hash == digest)
             ).first()
         if row is None or row.revoked:
             return None
-        return Principal(row.name, Role(row.role), frozenset(row.facilities or []))
+        return Principal(row.name, Role(row.role), frozenset(row.facilities or []), row.radiologist)

@@ -8,6 +8,8 @@ changes across every API process while reads carry on.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 import weakref
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, bindparam, create_engine, event, select, text, update
+from sqlalchemy import Engine, bindparam, create_engine, event, make_url, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -36,23 +38,43 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def masked_url(url: str) -> str:
+    """The URL fit for a log or a terminal: the password replaced by ***."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL: hide anything between '//user:' and '@'
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def make_engine(url: str = DEFAULT_SQLITE_URL, *, pool_size: int = 10) -> Engine:
+    """An engine whose errors never carry the statement's parameters (a study's patient_ref,
+    a reason) into a message or a log (`hide_parameters`)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     if not url.startswith("postgresql"):
-        raise ValueError(f"db: unsupported database URL {url!r} (use sqlite:/// or postgresql://)")
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        raise ValueError(
+            f"db: unsupported database URL {masked_url(url)!r} (use sqlite:/// or postgresql://)"
+        )
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # Several connections must see one database: an in-memory one would be per connection.
         raise ValueError("db: use a SQLite file (sqlite:///path.db), not an in-memory database")
+    _private_files(url)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=NullPool if ":memory:" in url else None,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
@@ -72,6 +94,20 @@ def _sqlite_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _private_files(url: str) -> None:
+    """The database file is readable by its owner only (0600), and so are the WAL and
+    shared-memory files SQLite creates beside it (they take the database's mode)."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -135,8 +171,9 @@ _BUMP_EPOCH = (
 )
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe when several servers start at once."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest revision (or `revision`); safe when several servers
+    start at once."""
     with engine.connect() as connection:
         if is_postgres(engine):
             # One migrator at a time across processes; the others wait, then find nothing to do.
@@ -146,7 +183,7 @@ def migrate(engine: Engine) -> None:
             config = Config()
             config.set_main_option("script_location", str(_MIGRATIONS))
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
             connection.commit()
         finally:
             if is_postgres(engine):

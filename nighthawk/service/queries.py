@@ -15,7 +15,7 @@ from models.api import StudyOut, StudyPage, WorklistItem, WorklistOut
 from models.plan import Explanation
 from models.priority import Priority
 from models.snapshot import SnapshotRadiologist
-from models.tables import OPEN, RADIOLOGIST, SHIFT, STUDY, StudyStatus
+from models.tables import OPEN, RADIOLOGIST, SHIFT, STUDY, Role, StudyStatus
 from nighthawk.clock import at_minutes, minutes_between
 from nighthawk.eligibility import Eligibility
 from nighthawk.explain import Explainer
@@ -59,8 +59,6 @@ def list_studies(
     cursor: str | None,
 ) -> StudyPage:
     query = select(STUDY).order_by(STUDY.c.seq).limit(limit + 1)
-    if cursor is not None:
-        query = query.where(STUDY.c.seq > _cursor(cursor))
     if status is not None:
         query = query.where(STUDY.c.status == status.value)
     if priority is not None:
@@ -70,19 +68,27 @@ def list_studies(
     if principal.facilities and principal.role.value == "site":
         query = query.where(STUDY.c.facility.in_(sorted(principal.facilities)))
     with read_transaction(engine) as connection:
+        if cursor is not None:
+            query = query.where(STUDY.c.seq > _after(connection, principal, cursor))
         rows = connection.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return StudyPage(
         items=[study_out(row) for row in rows],
-        next_cursor=str(rows[-1].seq) if more and rows else None,
+        next_cursor=rows[-1].id if more and rows else None,
     )
 
 
-def _cursor(cursor: str) -> int:
-    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
+def _after(connection: Any, principal: Principal, cursor: str) -> int:
+    """A cursor is the id of the last study of the previous page: opaque (ids are random, so
+    nothing about the practice's traffic shows through), and only good for a caller who may
+    see that study."""
+    row = connection.execute(
+        select(STUDY.c.seq, STUDY.c.facility).where(STUDY.c.id == cursor)
+    ).first()
+    if row is None or not principal.sees_facility(row.facility):
         raise Unprocessable("cursor", "not a valid cursor (use next_cursor from the last page)")
-    return int(cursor)
+    return int(row.seq)
 
 
 def study_with_why(engine: Engine, principal: Principal, study_id: str, now: datetime) -> StudyOut:
@@ -94,6 +100,8 @@ def study_with_why(engine: Engine, principal: Principal, study_id: str, now: dat
             return study_out(row)
         view = load_view(connection, now)
     why = explain(view, study_id)
+    if why is not None and principal.role is Role.SITE:
+        why = for_site(why)
     out = study_out(row, why=why)
     prediction = _prediction(view, study_id)
     if prediction is not None:
@@ -101,6 +109,19 @@ def study_with_why(engine: Engine, principal: Principal, study_id: str, now: dat
             update={"predicted_start": prediction[0], "predicted_finish": prediction[1]}
         )
     return out
+
+
+def for_site(why: Explanation) -> Explanation:
+    """A hospital sees when its study will be read, not who else could read it or how other
+    facilities' work weighs on their queues: no reader, no alternatives, no counts."""
+    slack = why.slack_minutes
+    timing = f"{slack:.0f} min before due" if slack >= 0 else f"{-slack:.0f} min after due"
+    return Explanation(
+        summary=f"assigned to a radiologist; predicted to finish {timing}",
+        eligible_radiologists=0,
+        due_at=why.due_at,
+        slack_minutes=slack,
+    )
 
 
 def explain(view: PracticeView, study_id: str) -> Explanation | None:

@@ -242,6 +242,7 @@ def _audit_entry(row: Any) -> AuditEntry:
         before=row.before,
         after=row.after,
         reason=row.reason,
+        on_behalf_of=getattr(row, "on_behalf_of", None),
     )
 
 

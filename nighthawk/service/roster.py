@@ -193,6 +193,7 @@ class RosterService:
     def set_availability(
         self, principal: Principal, radiologist_id: str, body: AvailabilityIn
     ) -> AvailabilityOut:
+        principal.act_as(radiologist_id)
         now = self.clock.now()
         with write_transaction(self.engine) as connection, self.assignments.cache.lock:
             epoch = lock_plan(connection)
@@ -213,6 +214,7 @@ class RosterService:
                 {"available": before.available, "reason": before.availability_reason},
                 {"available": body.available, "reason": body.reason},
                 reason=body.reason,
+                on_behalf_of=radiologist_id,
             )
             moved = self.assignments.reconsider(
                 connection,
@@ -242,6 +244,7 @@ class RosterService:
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
         reason: str | None = None,
+        on_behalf_of: str | None = None,
     ) -> None:
         audit.record(
             connection,
@@ -252,6 +255,7 @@ class RosterService:
             before=_jsonable(before),
             after=_jsonable(after),
             reason=reason,
+            on_behalf_of=on_behalf_of or principal.radiologist,
         )
 
 

@@ -13,9 +13,15 @@ class ServiceSettings(BaseSettings):
 
     db: str = Field(default=DEFAULT_SQLITE_URL, description="SQLAlchemy database URL.")
     admin_token: str | None = Field(
-        default=None, min_length=16, description="Bootstraps a token named 'admin'."
+        default=None, min_length=16, repr=False, description="Bootstraps a token named 'admin'."
     )
     jobs: bool = Field(default=True, description="Run the re-plan and watchdog jobs.")
+    patient_key: str | None = Field(
+        default=None,
+        min_length=32,
+        repr=False,
+        description="Key of the hash that groups a patient's studies; default: the database's.",
+    )
     tick_seconds: float = Field(default=5.0, gt=0, le=300)
     replan_seconds: float = Field(default=30.0, gt=0, le=3600)
     min_replan_gap_seconds: float = Field(default=5.0, ge=0, le=3600)

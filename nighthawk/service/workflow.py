@@ -67,7 +67,7 @@ _FIRST_RANK = select(func.min(STUDY.c.queue_rank)).where(
 
 def next_for(service: AssignmentService, principal: Principal, radiologist: str) -> NextOut:
     """The study this reader should start now, with why; it is theirs while they are free."""
-    del principal
+    principal.act_as(radiologist)
     now = service.clock.now()
     with write_transaction(service.engine) as connection, service.cache.lock:
         service.require_reader(connection, radiologist)
@@ -210,6 +210,7 @@ def start(
                 study_id=study_id,
                 before={"status": row.status, "assigned_to": row.assigned_to},
                 after={"status": "reading", "radiologist": radiologist},
+                on_behalf_of=radiologist,
             )
             service.cache.advance(bump_epoch(connection, epoch))
         except BaseException:
@@ -255,6 +256,7 @@ def complete(
                 study_id=study_id,
                 before={"status": row.status, "report": row.report},
                 after={"status": "reported", "report": report, "radiologist": radiologist},
+                on_behalf_of=radiologist,
             )
             service.cache.advance(bump_epoch(connection, epoch))
         except BaseException:
@@ -300,6 +302,7 @@ def release(
                 before={"status": row.status, "assigned_to": row.assigned_to},
                 after={"status": "received", "assigned_to": None},
                 reason=reason,
+                on_behalf_of=radiologist,
             )
             values = service.placement_values(live, study_id, now)
             values.update(started_at=None, pinned=False, released_by=released)

@@ -191,6 +191,7 @@ def test_an_unexpected_failure_is_a_500_problem_without_a_trace(
     assert problem == {
         "detail": "internal error; the request was not applied",
         "errors": [],
+        "more_errors": 0,
         "reasons": [],
     }
     assert "disk on fire" not in str(problem)

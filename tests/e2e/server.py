@@ -217,11 +217,15 @@ def own_database(kind: str, directory: Path) -> Iterator[str]:
         database.drop()
 
 
-def create_token(db: str, name: str, role: str, facilities: Sequence[str] = ()) -> str:
+def create_token(
+    db: str, name: str, role: str, facilities: Sequence[str] = (), radiologist: str | None = None
+) -> str:
     """`nighthawk token create` as an operator would run it; returns the printed token."""
     command = [*nighthawk_command(), "token", "create", "--name", name, "--role", role]
     for facility in facilities:
         command += ["--facility", facility]
+    if radiologist is not None:
+        command += ["--radiologist", radiologist]
     command += ["--db", db]
     env = {k: v for k, v in os.environ.items() if k not in ("NIGHTHAWK_DB",)}
     done = subprocess.run(

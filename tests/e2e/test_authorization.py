@@ -60,6 +60,12 @@ class Practice:
         assert study["assigned_to"] in {"rad-1", "rad-2"}, study
         return study
 
+    def finish_reading(self, reader: str) -> None:
+        for study in all_studies(self.admin, status="reading"):
+            if study["assigned_to"] == reader:
+                body = {"radiologist": reader, "report": "final"}
+                check(self.admin.post(f"/v1/studies/{study['id']}/complete", json=body), 200)
+
     def future_shift(self) -> dict[str, str]:
         start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
             hours=next(self.shift_hours)
@@ -79,6 +85,7 @@ def _other(reader: str) -> str:
 
 def _start(p: Practice) -> tuple[str, Body]:
     study = p.new_study()
+    p.finish_reading(study["assigned_to"])  # one read at a time: the reader must be free
     return f"/v1/studies/{study['id']}/start", {"radiologist": study["assigned_to"]}
 
 
@@ -130,6 +137,16 @@ def _done_plan(p: Practice) -> tuple[str, Body]:
         assert time.monotonic() < deadline, f"{path} not solved in 60 s"
         time.sleep(0.1)
     return f"{path}/publish", None
+
+
+def _new_token(p: Practice) -> tuple[str, Body]:
+    return "/v1/tokens", {"name": f"authz-new-{next(p.accessions)}", "role": "analyst"}
+
+
+def _token_to_delete(p: Practice) -> tuple[str, Body]:
+    name = f"authz-old-{next(p.accessions)}"
+    check(p.admin.post("/v1/tokens", json={"name": name, "role": "analyst"}), 201)
+    return f"/v1/tokens/{name}", None
 
 
 def fixed(path: str, body: Body = None) -> Callable[[Practice], tuple[str, Body]]:
@@ -217,14 +234,45 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/plans", Permission.PLAN_WRITE, fixed("/v1/plans", _plan_body())),
     Endpoint("GET", "/v1/plans/{plan_id}", Permission.PLAN_READ, _plan),
     Endpoint("POST", "/v1/plans/{plan_id}/publish", Permission.PLAN_WRITE, _done_plan),
+    Endpoint("POST", "/v1/tokens", Permission.TOKEN_WRITE, _new_token),
+    Endpoint("DELETE", "/v1/tokens/{name}", Permission.TOKEN_WRITE, _token_to_delete),
     Endpoint("GET", "/healthz", None, fixed("/healthz")),
 ]
+# The reader a radiologist token in this module is bound to; it may act for nobody else.
+BOUND_READER = "rad-1"
 # Served by FastAPI itself, outside the schema; open to anyone.
 UNLISTED_OPEN = [("GET", "/openapi.json"), ("GET", "/docs")]
 
 
 def allowed(role: Role, permission: Permission | None) -> bool:
     return permission is None or role in GRANTS[permission]
+
+
+def named_reader(path: str, body: Body) -> str | None:
+    """The radiologist a call acts for: the body's `radiologist`, else the one in its path."""
+    if body is not None and "radiologist" in body:
+        return str(body["radiologist"])
+    parts = path.split("?")[0].split("/")
+    return parts[3] if parts[1:3] == ["v1", "radiologists"] and len(parts) > 4 else None
+
+
+def acts_for_someone_else(role: Role, endpoint: Endpoint, path: str, body: Body) -> bool:
+    """A reader-bound token naming another reader is refused even where its role is allowed.
+
+    Only workflow, worklist and availability calls act for a person; a practice read of
+    `/v1/radiologists/rad-3` does not.
+    """
+    acting = {Permission.STUDY_WORKFLOW, Permission.WORKLIST_READ, Permission.AVAILABILITY_WRITE}
+    reader = named_reader(path, body)
+    return (
+        role is Role.RADIOLOGIST
+        and endpoint.permission in acting
+        and reader
+        not in (
+            None,
+            BOUND_READER,
+        )
+    )
 
 
 # --- the static half: what each route's dependency actually requires -----------------------
@@ -302,7 +350,11 @@ def authz(
         )
         tokens = {
             role: create_token(
-                url, f"e2e-{role.value}", role.value, ("fac-1",) if role is Role.SITE else ()
+                url,
+                f"e2e-{role.value}",
+                role.value,
+                ("fac-1",) if role is Role.SITE else (),
+                BOUND_READER if role is Role.RADIOLOGIST else None,
             )
             for role in Role
         }
@@ -325,7 +377,9 @@ def test_every_endpoint_for_every_role(authz: Authz) -> None:
             path, body = endpoint.make(authz.practice)
             response = call(client, endpoint.method, path, body, authz.tokens[role])
             status = response.status_code
-            if allowed(role, endpoint.permission):
+            if acts_for_someone_else(role, endpoint, path, body):
+                ok = status == 403 and f"acts only as {BOUND_READER}" in response.json()["detail"]
+            elif allowed(role, endpoint.permission):
                 ok = 200 <= status < 300  # the inputs are valid, so allowed means done
             else:
                 ok = status == 403 and "may not" in response.json()["detail"]
