@@ -24,7 +24,7 @@ from api.routes import (
 )
 from api.runtime import Runtime
 from api.security import RelativeSlashRedirect, SecurityHeaders
-from models.tables import STUDY, Role, StudyStatus
+from models.tables import OPEN, STUDY, Role
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import TokenVerifier, ensure_token
 from nighthawk.service.clock import Clock, SystemClock
@@ -120,7 +120,7 @@ def _start_demo(runtime: Runtime) -> Any:
 def _has_open_studies(runtime: Runtime) -> bool:
     with read_transaction(runtime.engine) as connection:
         found = connection.execute(
-            select(STUDY.c.seq).where(STUDY.c.status != StudyStatus.REPORTED.value).limit(1)
+            select(STUDY.c.seq).where(STUDY.c.status.in_([s.value for s in OPEN])).limit(1)
         ).first()
     return found is not None
 

@@ -11,11 +11,17 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.runtime import Runtime
 from models.tables import Role
+from models.text import shown
 from nighthawk.service.auth import Principal
+from nighthawk.service.errors import Unprocessable
+
+MAX_UNKNOWN_LISTED = 20
 
 
 class Permission(StrEnum):
@@ -69,6 +75,7 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 def require(permission: Permission) -> Callable[..., Principal]:
     def check(
+        request: Request,
         state: RuntimeDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
@@ -83,9 +90,45 @@ def require(permission: Permission) -> Callable[..., Principal]:
             raise HTTPException(
                 403, f"role {principal.role.value} may not {permission.value.replace(':', ' ')}"
             )
+        refuse_unknown_query(request)
         return principal
 
     return check
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A misspelt filter (`?acession=`) must not silently return everything: a query parameter
+    the operation does not take is a 422, like an unknown field in a body. Checked once the
+    caller is known, so an anonymous caller learns nothing of the operation's parameters."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    taken = _query_names(route)
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in taken]
+    if not unknown:
+        return
+    listed = unknown[:MAX_UNKNOWN_LISTED]
+    error = Unprocessable(
+        shown(listed[0]),
+        f"unknown query parameter; this operation takes {', '.join(sorted(taken)) or 'none'}",
+    )
+    error.fields = [(shown(name), "unknown query parameter") for name in listed]
+    raise error
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    names = getattr(route, "_nighthawk_query_names", None)
+    if names is None:
+        names = frozenset(_query_params(route.dependant))
+        route._nighthawk_query_names = names  # type: ignore[attr-defined]
+    return names
+
+
+def _query_params(dependant: Dependant) -> list[str]:
+    names = [param.alias for param in dependant.query_params]
+    for inner in dependant.dependencies:
+        names += _query_params(inner)
+    return names
 
 
 # Route signatures say what they need: `principal: CanAssign`.

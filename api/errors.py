@@ -50,6 +50,8 @@ def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
     if "errors" in extra:
         extra["errors"] = _small(extra["errors"])
     body = ProblemOut(detail=shown(detail, MAX_DETAIL), **extra).model_dump(mode="json")
+    if body["study"] is None:
+        del body["study"]  # named only by a conflict with a study
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -82,10 +84,8 @@ async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    errors = []
-    if exc.status == 422 and hasattr(exc, "field"):
-        errors = [FieldError(field=exc.field, message=exc.message)]  # type: ignore[attr-defined]
-    return problem(exc.status, exc.detail, errors=errors, reasons=exc.reasons)
+    errors = [FieldError(field=field, message=message) for field, message in exc.fields]
+    return problem(exc.status, exc.detail, errors=errors, reasons=exc.reasons, study=exc.study)
 
 
 def _allowed_methods(request: Request) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -79,3 +79,35 @@ def kind_is_model_level(error: ErrorDetails) -> bool:
         isinstance(part, str) and part not in {"__root__"} and not part.startswith("function-")
         for part in error["loc"][-1:]
     )
+
+
+class FieldErrors(ValueError):
+    """Several problems a model validator found at once, each a (field path, message) pair.
+
+    Its text is the first problem (and how many more), so a reader that shows one line still
+    names a field; `describe_errors` lists them all.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        if not problems:
+            raise ValueError("FieldErrors needs at least one problem")
+        self.problems = list(problems)
+        path, message = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{path}: {message}{more}")
+
+
+def describe_errors(errors: Iterable[ErrorDetails]) -> list[tuple[str, str]]:
+    """(field path, message) for every error (`ValidationError.errors()`), a validator's
+    `FieldErrors` expanded into its problems."""
+    described: list[tuple[str, str]] = []
+    for error in errors:
+        found = (error.get("ctx") or {}).get("error")
+        if isinstance(found, FieldErrors):
+            base = field_path(error["loc"])
+            described += [
+                (f"{base}.{path}" if base else path, message) for path, message in found.problems
+            ]
+        else:
+            described.append(describe_error(error))
+    return described

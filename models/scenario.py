@@ -13,12 +13,12 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from models.domain import Facility, RadiologistProfile, SlaMinutes, Strict
-from models.errors import describe_first_error
+from models.errors import FieldErrors
 from models.priority import DEFAULT_READ_MINUTES, Modality, Priority
-from models.snapshot import require_unique_ids
+from models.snapshot import duplicate_ids
 from models.types import (
     MAX_READ_MINUTES,
     Identifier,
@@ -29,6 +29,7 @@ from models.types import (
     UniqueList,
     UtcDateTime,
 )
+from models.validation import InvalidDocument, format_problems, validate_document
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 366
@@ -296,49 +297,75 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
+        problems = [*self._source_problems(), *self._id_problems(), *self._reference_problems()]
+        if problems:
+            raise FieldErrors(problems)
+        return self
+
+    def _source_problems(self) -> list[tuple[str, str]]:
+        problems = []
         if self.arrivals is not None and self.trace is not None:
-            raise ValueError("arrivals: give either arrivals or trace, not both")
+            problems.append(("arrivals", "give either arrivals or trace, not both"))
         if self.arrivals is None and self.trace is None and self.history is None:
-            raise ValueError("arrivals: give arrivals, a trace or a history of studies")
+            problems.append(("arrivals", "give arrivals, a trace or a history of studies"))
         if self.warmup_hours >= self.days * 24:
-            raise ValueError("warmup_hours: must be shorter than the simulated days")
-        require_unique_ids("facilities", [f.id for f in self.facilities])
-        require_unique_ids("radiologists", [r.id for r in self.radiologists])
+            problems.append(
+                (
+                    "warmup_hours",
+                    f"{self.warmup_hours:g} h must be shorter than the simulated "
+                    f"{self.days:g} day{'' if self.days == 1 else 's'} ({self.days * 24:g} h)",
+                )
+            )
+        return problems
+
+    def _id_problems(self) -> list[tuple[str, str]]:
+        return [
+            *duplicate_ids("facilities", [f.id for f in self.facilities]),
+            *duplicate_ids("radiologists", [r.id for r in self.radiologists]),
+            *duplicate_ids("shift_templates", [t.id for t in self.shift_templates]),
+        ]
+
+    def _reference_problems(self) -> list[tuple[str, str]]:
         facilities = {f.id for f in self.facilities}
         readers = {r.id for r in self.radiologists}
+        templates = {t.id for t in self.shift_templates}
+        problems = []
         for i, stream in enumerate(self.arrivals or []):
             if stream.facility not in facilities:
-                raise ValueError(f"arrivals[{i}].facility: unknown facility {stream.facility!r}")
+                problems.append(
+                    (f"arrivals[{i}].facility", f"unknown facility {stream.facility!r}")
+                )
         for i, reader in enumerate(self.radiologists):
             for j, credential in enumerate(reader.credentials):
                 if credential.facility not in facilities:
-                    raise ValueError(
-                        f"radiologists[{i}].credentials[{j}]: "
-                        f"unknown facility {credential.facility!r}"
+                    problems.append(
+                        (
+                            f"radiologists[{i}].credentials[{j}]",
+                            f"unknown facility {credential.facility!r}",
+                        )
                     )
-        require_unique_ids("shift_templates", [t.id for t in self.shift_templates])
-        templates = {t.id for t in self.shift_templates}
-        for i, reader in enumerate(self.radiologists):
             named = [
                 ("prefers", reader.prefers),
                 ("preferences.prefers", reader.preferences.prefers),
                 ("preferences.avoids", reader.preferences.avoids),
             ]
             for field_name, ids in named:
-                for j, template in enumerate(ids):
-                    if template not in templates:
-                        raise ValueError(
-                            f"radiologists[{i}].{field_name}[{j}]: "
-                            f"unknown shift template {template!r}"
-                        )
+                problems += [
+                    (
+                        f"radiologists[{i}].{field_name}[{j}]",
+                        f"unknown shift template {template!r}",
+                    )
+                    for j, template in enumerate(ids)
+                    if template not in templates
+                ]
         for i, event in enumerate(self.events):
             if isinstance(event, Absence) and event.radiologist not in readers:
-                raise ValueError(
-                    f"events[{i}].radiologist: unknown radiologist {event.radiologist!r}"
+                problems.append(
+                    (f"events[{i}].radiologist", f"unknown radiologist {event.radiologist!r}")
                 )
             if isinstance(event, Surge) and event.facility and event.facility not in facilities:
-                raise ValueError(f"events[{i}].facility: unknown facility {event.facility!r}")
-        return self
+                problems.append((f"events[{i}].facility", f"unknown facility {event.facility!r}"))
+        return problems
 
     @property
     def end(self) -> datetime:
@@ -357,13 +384,14 @@ class Scenario(Strict):
 
 
 def parse_scenario(data: Any, *, source: str = "scenario") -> Scenario:
-    """Validate already-parsed YAML/JSON data; raises ScenarioError naming the field."""
+    """Validate already-parsed YAML/JSON data; raises ScenarioError naming every problem (up
+    to 20, then how many more), one a line, each with its field."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: must be a mapping of fields, got {type(data).__name__}")
     try:
-        return Scenario.model_validate(_yaml_times_as_text(data))
-    except ValidationError as error:
-        raise ScenarioError(f"{source}: {describe_first_error(error)}") from None
+        return validate_document(Scenario, _yaml_times_as_text(data))
+    except InvalidDocument as error:
+        raise ScenarioError(format_problems(source, error.problems)) from None
 
 
 def _yaml_times_as_text(value: Any) -> Any:

@@ -128,9 +128,19 @@ class Snapshot(Strict):
         return study.arrived_at + timedelta(minutes=minutes)
 
 
-def require_unique_ids(collection: str, ids: list[str]) -> None:
+def duplicate_ids(collection: str, ids: list[str]) -> list[tuple[str, str]]:
+    """(field path, message) for every id that repeats an earlier one."""
     seen: set[str] = set()
+    problems = []
     for index, identifier in enumerate(ids):
         if identifier in seen:
-            raise ValueError(f"{collection}[{index}].id: duplicate id {identifier!r}")
+            problems.append((f"{collection}[{index}].id", f"duplicate id {identifier!r}"))
         seen.add(identifier)
+    return problems
+
+
+def require_unique_ids(collection: str, ids: list[str]) -> None:
+    problems = duplicate_ids(collection, ids)
+    if problems:
+        path, message = problems[0]
+        raise ValueError(f"{path}: {message}")

@@ -42,7 +42,8 @@ def _json_column(default: Any = None) -> Any:
 
 
 class StudyStatus(StrEnum):
-    """received -> assigned -> reading -> reported, plus uncovered and at_risk."""
+    """received -> assigned -> reading -> reported, plus uncovered and at_risk; an unstarted
+    study the sender withdraws is cancelled."""
 
     RECEIVED = "received"
     ASSIGNED = "assigned"
@@ -50,6 +51,7 @@ class StudyStatus(StrEnum):
     UNCOVERED = "uncovered"
     READING = "reading"
     REPORTED = "reported"
+    CANCELLED = "cancelled"
 
 
 # Unread and not started: the optimizer may still move these.
@@ -109,6 +111,21 @@ class ShiftRow(SQLModel, table=True):
     end: datetime = _utc_column(nullable=False)
 
 
+class AbsenceRow(SQLModel, table=True):
+    """A time a reader is away inside their shifts (a break booked ahead, a meeting): the
+    planner treats their shifts as cut by it."""
+
+    __tablename__ = "absence"
+    __table_args__ = (Index("ix_absence_window", "radiologist_id", "end"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    radiologist_id: str = Field(foreign_key="radiologist.id", max_length=128)
+    start: datetime = _utc_column(nullable=False)
+    end: datetime = _utc_column(nullable=False)
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc_column(nullable=False)
+
+
 class StudyRow(SQLModel, table=True):
     """One imaging study; `version` rises on every change so stale writers are refused."""
 
@@ -149,6 +166,9 @@ class StudyRow(SQLModel, table=True):
     # Readers who handed the study back: the dispatcher never offers it to them again (only a
     # coverage manager's manual assignment can give it back to one of them).
     released_by: list[str] = _json_column()
+    # The explanation of the decision that last placed it (arrival, `next`, a re-plan, a
+    # manual assignment), kept so a study being read or reported still says why it went there.
+    why: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class AuditRow(SQLModel, table=True):
@@ -245,6 +265,7 @@ class PlanRow(SQLModel, table=True):
 FACILITY: Table = FacilityRow.__table__  # type: ignore[attr-defined]
 RADIOLOGIST: Table = RadiologistRow.__table__  # type: ignore[attr-defined]
 SHIFT: Table = ShiftRow.__table__  # type: ignore[attr-defined]
+ABSENCE: Table = AbsenceRow.__table__  # type: ignore[attr-defined]
 STUDY: Table = StudyRow.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
 TOKEN: Table = TokenRow.__table__  # type: ignore[attr-defined]

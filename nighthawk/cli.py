@@ -177,6 +177,13 @@ def simulate(
     days: Annotated[
         float | None, typer.Option(help="Override the scenario's number of days.")
     ] = None,
+    warmup_hours: Annotated[
+        float | None,
+        typer.Option(help="Override the scenario's warm-up (hours left out of every figure)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse a scenario with warnings (likely mistakes).")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Simulate a practice under dispatch policies: studies.csv, summary.json, report.html."""
@@ -196,6 +203,8 @@ def simulate(
             scheduler=scheduler,
             days=days,
             progress=progress and console.is_terminal,
+            warmup_hours=warmup_hours,
+            strict=strict,
         )
         run_simulation(options, console)
     except (OptionError, ScenarioError) as error:
@@ -384,6 +393,15 @@ def worker(db: DbOption = None) -> None:
     stop.wait()
     jobs.shutdown()
     engine.dispose()
+
+
+@app.command()
+def contract() -> None:
+    """Print the REST contract (every operation, parameter and body) as Markdown, generated
+    from the OpenAPI schema; docs/contract.md is this output."""
+    from api.contract import contract_markdown
+
+    typer.echo(contract_markdown(), nl=False)
 
 
 @token_app.command("create")

@@ -30,8 +30,7 @@ def read_scenario(path: str | Path) -> tuple[dict[str, Any], Scenario]:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, _Loader)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        problem = _first_line(error)
-        raise ScenarioError(f"{path}: not valid {_format_name(path)} ({problem})") from None
+        raise ScenarioError(f"{path}: not valid {_format_name(path)} ({_syntax(error)})") from None
     scenario = parse_scenario(data, source=str(path))
     assert isinstance(data, dict)  # parse_scenario refuses anything else
     # A trace or history is named relative to the scenario that uses it, wherever the CLI runs.
@@ -64,5 +63,17 @@ def _format_name(path: Path) -> str:
     return "JSON" if path.suffix.lower() == ".json" else "YAML"
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def _syntax(error: Exception) -> str:
+    """Where the syntax broke and how: "line 3, column 7: could not find expected ':'"."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"line {error.lineno}, column {error.colno}: {error.msg}"
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark  # zero-based in PyYAML
+        text = f"line {mark.line + 1}, column {mark.column + 1}: {error.problem or 'syntax error'}"
+        context = error.context_mark
+        if error.context and context is not None and context.line != mark.line:
+            # An unclosed bracket is noticed lines later; say where it opened.
+            text += f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
+        return text
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -5,17 +5,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from models.validation import format_problems
+from nighthawk.scenario_checks import scenario_warnings
+from simulations.formatting import SUMMARY_TABLE_COLUMNS, comparison_rows, summary_table
 from simulations.report import write_report
 from simulations.results import ReplicationResult
 from simulations.runner import POLICIES, Task, run_on_dask, run_serially, unknown_policies
-from simulations.scenario import Scenario, ScenarioError, load_scenario
-from simulations.summary import SUMMARY_TABLE_COLUMNS, build_summary, summary_table, write_summary
+from simulations.scenario import MAX_DAYS, Scenario, ScenarioError, load_scenario
+from simulations.summary import build_summary, write_summary
 
 MAX_REPLICATIONS = 1000
 
@@ -35,6 +39,8 @@ class SimulateOptions:
     scheduler: str | None = None
     days: float | None = None
     progress: bool = True
+    warmup_hours: float | None = None
+    strict: bool = False
 
 
 def parse_policies(policy: str | None, compare: str | None) -> list[str]:
@@ -63,25 +69,65 @@ def check_options(options: SimulateOptions) -> None:
         raise OptionError("--workers: must be between 1 and 256")
     if options.seed < 0:
         raise OptionError("--seed: must be zero or positive")
-    if options.days is not None and not 0 < options.days <= 366:
-        raise OptionError("--days: must be more than 0 and at most 366")
+    if options.days is not None and not 0 < options.days <= MAX_DAYS:
+        raise OptionError(f"--days: must be more than 0 and at most {MAX_DAYS}")
+    if options.warmup_hours is not None and not 0 <= options.warmup_hours <= MAX_DAYS * 24:
+        raise OptionError(f"--warmup-hours: must be between 0 and {MAX_DAYS * 24}")
 
 
-def load(options: SimulateOptions) -> Scenario:
+def _days(days: float) -> str:
+    return f"{days:g} day{'' if days == 1 else 's'}"
+
+
+def _with_overrides(scenario: Scenario, options: SimulateOptions) -> Scenario:
+    """The scenario with --days and --warmup-hours applied; the warm-up must end first."""
+    days = scenario.days if options.days is None else options.days
+    warmup = scenario.warmup_hours if options.warmup_hours is None else options.warmup_hours
+    if warmup >= days * 24:
+        if options.days is not None:
+            source = (
+                "--warmup-hours"
+                if options.warmup_hours is not None
+                else "the scenario's warmup_hours; set another with --warmup-hours"
+            )
+            raise OptionError(
+                f"--days {days:g} ({days * 24:g} h) must be longer than the warm-up of "
+                f"{warmup:g} h ({source})"
+            )
+        raise OptionError(
+            f"--warmup-hours {warmup:g} must be shorter than the scenario's {_days(days)} "
+            f"({days * 24:g} h)"
+        )
+    return scenario.model_copy(update={"days": days, "warmup_hours": warmup})
+
+
+def load(options: SimulateOptions, errors: Console | None = None) -> Scenario:
+    """The scenario to simulate; its likely mistakes go to `errors` (stderr) as warnings, or
+    refuse it with --strict."""
     scenario = load_scenario(options.scenario)
     if scenario.arrivals is None and scenario.trace is None:
         raise ScenarioError(f"{options.scenario}: arrivals: give arrivals or a trace to simulate")
-    if options.days is not None:
-        if scenario.warmup_hours >= options.days * 24:
-            raise OptionError("--days: shorter than the scenario's warmup_hours")
-        scenario = scenario.model_copy(update={"days": options.days})
+    scenario = _with_overrides(scenario, options)
+    warnings = scenario_warnings(scenario)
+    if warnings and options.strict:
+        raise ScenarioError(
+            format_problems(str(options.scenario), warnings)
+            + f"\n--strict: refused for {len(warnings)} warning(s); fix them or drop --strict"
+        )
+    if warnings and errors is not None:
+        for line in format_problems(str(options.scenario), warnings).splitlines():
+            errors.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     return scenario
 
 
-def simulate(options: SimulateOptions, console: Console) -> list[ReplicationResult]:
-    """Run every policy × replication, write the outputs, print the headline table."""
+def simulate(
+    options: SimulateOptions, console: Console, errors: Console | None = None
+) -> list[ReplicationResult]:
+    """Run every policy × replication, write the outputs, print the headline table (and the
+    comparison with --compare); warnings go to `errors` (stderr unless given)."""
+    errors = errors if errors is not None else Console(stderr=True)
     check_options(options)
-    scenario = load(options)
+    scenario = load(options, errors)
     try:
         options.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -97,6 +143,9 @@ def simulate(options: SimulateOptions, console: Console) -> list[ReplicationResu
     write_summary(summary, options.out / "summary.json")
     write_report(results, summary, options.out / "report.html")
     _print_table(summary, console)
+    _print_comparisons(summary, console)
+    for warning in summary["warnings"]:
+        errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     seconds = time.perf_counter() - started
     console.print(
         f"{len(tasks)} runs in {seconds:.1f} s; wrote studies.csv, summary.json and "
@@ -149,13 +198,29 @@ def write_studies(results: list[ReplicationResult], path: Path) -> None:
     frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", float_format="%.4f")
 
 
-def _print_table(summary: dict[str, object], console: Console) -> None:
-    table = Table(title="Measured after warm-up: mean ± 95% CI half-width across replications")
+def _print_table(summary: dict[str, Any], console: Console) -> None:
+    table = Table(title="Measured after warm-up: mean [95% interval] across replications")
     for column in SUMMARY_TABLE_COLUMNS:
         table.add_column(column, justify="left" if column == "Policy" else "right")
     for row in summary_table(summary):
         table.add_row(*row)
     console.print(table)
+
+
+def _print_comparisons(summary: dict[str, Any], console: Console) -> None:
+    """One table per policy against the baseline: both values, the paired difference, its
+    interval and whether it excludes zero."""
+    baseline = summary["baseline"]
+    for policy in summary["comparisons"]:
+        table = Table(
+            title=f"{policy} vs {baseline}: paired difference ({policy} − {baseline})",
+            caption="significant: the 95% interval excludes zero; shares in percentage points",
+        )
+        for column in ("Measure", baseline, policy, "Difference", "95% CI", "Significant"):
+            table.add_column(column, justify="left" if column == "Measure" else "right")
+        for cells, significant in comparison_rows(summary, policy):
+            table.add_row(*cells, style="bold" if significant else None)
+        console.print(table)
 
 
 __all__ = [

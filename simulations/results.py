@@ -35,8 +35,9 @@ class ReplicationResult:
     UTC pandas timestamps (NaT when it never happened), `radiologist` is "" for a study nobody
     read, `warmup` marks arrivals before the measured window (left out of every statistic),
     and the *_minutes columns are NaN where a time is missing. `busy_minutes[r, h]` and
-    `shift_minutes[r, h]` are the minutes reader r spent reading and on shift in simulated hour
-    h, `hours[h]` being that hour's UTC start.
+    `shift_minutes[r, h]` are the minutes reader r spent reading while on shift (a read that
+    runs past the shift's end counts to the end only, so busy <= on shift) and on shift in
+    simulated hour h, `hours[h]` being that hour's UTC start.
     """
 
     policy: str

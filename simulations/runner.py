@@ -20,7 +20,7 @@ from simulations.optimizer_policy import OptimizerPolicy
 from simulations.policies import POLICIES as SIMPLE_POLICIES
 from simulations.results import EXTRA_COLUMNS, STUDY_COLUMNS, ReplicationResult
 from simulations.scenario import Scenario
-from simulations.world import MODALITIES, PRIORITIES, World, compile_world
+from simulations.world import MODALITIES, PRIORITIES, Stretch, World, compile_world
 
 POLICIES: dict[str, type[Policy]] = {"optimizer": OptimizerPolicy, **SIMPLE_POLICIES}
 
@@ -129,12 +129,18 @@ def _studies_frame(
 
 
 def _reader_hours(world: World, outcome: Outcome, hours: int) -> tuple[np.ndarray, np.ndarray]:
+    """(busy, on shift) minutes per reader and hour. Busy counts only the part of a read inside
+    the reader's stretches on duty (a read once started is finished, even past the end of the
+    shift), so busy never exceeds on shift and utilization stays within [0, 1]."""
     readers = world.reader_count
     read = ~np.isnan(outcome.started)
     busy = spread_over_hours(
-        outcome.reader[read],
-        outcome.started[read],
-        np.where(np.isnan(outcome.finished[read]), world.run_until, outcome.finished[read]),
+        *on_duty_parts(
+            outcome.reader[read],
+            outcome.started[read],
+            np.where(np.isnan(outcome.finished[read]), world.run_until, outcome.finished[read]),
+            world.stretches,
+        ),
         readers,
         hours,
     )
@@ -148,6 +154,45 @@ def _reader_hours(world: World, outcome: Outcome, hours: int) -> tuple[np.ndarra
         np.array(rows, dtype=np.int64), np.array(starts), np.array(ends), readers, hours
     )
     return busy, on_shift
+
+
+def on_duty_parts(
+    rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, stretches: list[list[Stretch]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of each interval [start, end) of reader `rows[i]` that lie inside that
+    reader's stretches on duty (sorted and disjoint), as (rows, starts, ends).
+
+    Most reads lie inside one stretch and go through vectorized; the few that run past a
+    stretch's end are cut piece by piece.
+    """
+    out_rows, out_starts, out_ends = [], [], []
+    order = np.argsort(rows, kind="stable")
+    bounds = np.searchsorted(rows[order], np.arange(len(stretches) + 1))
+    for reader, own in enumerate(stretches):
+        mine = order[bounds[reader] : bounds[reader + 1]]
+        if not own or not len(mine):
+            continue
+        begin = np.array([stretch.start for stretch in own])
+        finish = np.array([stretch.end for stretch in own])
+        s, e = starts[mine], ends[mine]
+        index = np.searchsorted(begin, s, side="right") - 1
+        at = np.maximum(index, 0)
+        inside = (index >= 0) & (e <= finish[at])
+        out_rows.append(np.full(int(inside.sum()), reader, dtype=np.int64))
+        out_starts.append(s[inside])
+        out_ends.append(e[inside])
+        for low, high in zip(s[~inside], e[~inside], strict=True):
+            first = int(np.searchsorted(finish, low, side="right"))
+            last = int(np.searchsorted(begin, high, side="left"))
+            cut_low = np.maximum(begin[first:last], low)
+            cut_high = np.minimum(finish[first:last], high)
+            keep = cut_high > cut_low
+            out_rows.append(np.full(int(keep.sum()), reader, dtype=np.int64))
+            out_starts.append(cut_low[keep])
+            out_ends.append(cut_high[keep])
+    if not out_rows:
+        return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
+    return np.concatenate(out_rows), np.concatenate(out_starts), np.concatenate(out_ends)
 
 
 def spread_over_hours(

@@ -5,19 +5,20 @@ the warm-up are left out), and then summarized across the replications of a poli
 
     {"mean": m, "ci95": [lo, hi], "values": [one per replication]}
 
-with a Student-t 95% confidence interval ``m ± t(0.975, n-1) · s / sqrt(n)``, ``s`` being the
-sample standard deviation (ddof=1) of the ``n`` per-replication values. ``values`` follow the
-policy's ``replication_ids`` (ascending). A statistic that is undefined in some replication
-(a TAT percentile when nothing of that priority was read, a share of zero studies) is ``None``
-there and the mean and interval use the others. With fewer than two defined values the
-interval is ``None`` (JSON ``null``): one replication says nothing about the spread, and a
-zero-width interval would claim certainty it does not have.
+with an interval that respects the measure's range (``simulations.intervals``: Wilson on pooled
+counts for shares, a seeded bootstrap over replications for times and counts). ``values``
+follow the policy's ``replication_ids`` (ascending). A statistic that is undefined in some
+replication (a TAT percentile when nothing of that priority was read) is ``None`` there and
+the others are used. With fewer than two defined values the interval is ``None``.
 
 Replications of different policies share their random numbers (same arrivals, same read
 times), so policies are compared by the difference per replication *number*, paired, which
-cancels most of the noise common to both; see :func:`build_summary`.
+cancels most of the noise common to both; a share's difference is its count's difference
+over the paired count, so the two always agree on significance.
 
-The summary is plain JSON: numbers are finite floats or ints, and anything undefined is None.
+summary.json says what each figure means and its unit (``definitions``, ``conventions``) and
+warns when there are too few replications to trust the intervals (``warnings``). It is plain
+JSON: numbers are finite floats or ints, and anything undefined is None.
 """
 
 from __future__ import annotations
@@ -31,39 +32,34 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from models.priority import Priority
+from simulations.definitions import CONVENTIONS, DEFINITIONS, replication_warnings
+from simulations.facilities import facility_counts, worst_facilities
+from simulations.intervals import (
+    Stat,
+    across_replications,
+    paired_difference,
+    ratio_stat,
+    scaled,
+    share_stat,
+)
+from simulations.measured import Measured, measured_hours
 from simulations.results import ReplicationResult
 
 __all__ = [
     "ALL",
     "COMPARED_METRICS",
     "PRIORITIES",
-    "SUMMARY_TABLE_COLUMNS",
-    "WORST_FACILITIES",
-    "Stat",
-    "across_replications",
     "build_summary",
-    "facility_compliance",
-    "format_ci",
-    "format_pm",
-    "measured_column",
-    "measured_hours",
     "metric_stat",
-    "summary_table",
     "write_summary",
 ]
-
-Stat = dict[str, Any]
-"""``{"mean": float | None, "ci95": [lo, hi] | None, "values": [float | None, ...]}``."""
 
 PRIORITIES: tuple[str, ...] = tuple(p.value for p in sorted(Priority, key=lambda p: p.rank))
 ALL = "ALL"
 """The ``by_priority`` key for statistics over every priority together."""
 
-WORST_FACILITIES = 10
-CONFIDENCE = 0.95
 TAT_PERCENTILES = {"tat_p50": 50.0, "tat_p90": 90.0, "tat_p99": 99.0}
 
 COMPARED_METRICS: dict[str, tuple[str, bool]] = {
@@ -74,111 +70,11 @@ COMPARED_METRICS: dict[str, tuple[str, bool]] = {
 }
 """Metric key in ``comparisons[policy]`` -> (label, whether it is a share shown as a percent)."""
 
-SUMMARY_TABLE_COLUMNS = (
-    "Policy",
-    "STAT met SLA",
-    "STAT TAT p90 (min)",
-    "STAT breaches",
-    "All met SLA",
-    "Utilization",
-)
-
-
-# --- statistics across replications ---------------------------------------------------------
-
-
-def _number(value: float | int | np.number | None) -> float | None:
-    """A plain finite float, or None for anything undefined (NaN, inf, missing)."""
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _t_interval(values: np.ndarray) -> list[float] | None:
-    if len(values) < 2:
-        return None
-    mean = float(values.mean())
-    critical = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1))
-    half = critical * float(values.std(ddof=1)) / math.sqrt(len(values))
-    return [mean - half, mean + half]
-
-
-def across_replications(values: Sequence[float | int | None]) -> Stat:
-    """Mean and Student-t 95% interval of per-replication values; None values are skipped."""
-    cleaned = [_number(v) for v in values]
-    defined = np.array([v for v in cleaned if v is not None], dtype=float)
-    return {
-        "mean": float(defined.mean()) if len(defined) else None,
-        "ci95": _t_interval(defined),
-        "values": cleaned,
-    }
-
-
-def _excludes_zero(interval: list[float] | None) -> bool:
-    return interval is not None and (interval[0] > 0 or interval[1] < 0)
+_SHARE_OF = {"stat_met_sla_share": Priority.STAT.value, "all_met_sla_share": ALL}
+"""The share metrics, each compared through the counts of its priority."""
 
 
 # --- one replication ------------------------------------------------------------------------
-
-
-def measured_column(result: ReplicationResult, column: str) -> np.ndarray:
-    """One column of the measured studies (warm-up arrivals left out) as a numpy array.
-
-    Cheaper than ``result.measured[column]``, which copies every column of the frame first.
-    """
-    return result.studies[column].to_numpy()[~result.studies["warmup"].to_numpy(dtype=bool)]
-
-
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (in order of first appearance) and names; a missing value becomes ""."""
-    codes, uniques = pd.factorize(values)
-    names = [str(name) for name in uniques]
-    if (codes < 0).any():
-        codes = np.where(codes < 0, len(names), codes)
-        names.append("")
-    return codes, names
-
-
-@dataclass(frozen=True)
-class _Measured:
-    """The columns the statistics need, for the measured studies of one replication."""
-
-    tat: np.ndarray
-    wait: np.ndarray
-    met: np.ndarray
-    priority_codes: np.ndarray
-    priorities: list[str]
-    facility_codes: np.ndarray
-    facilities: list[str]
-    facility_states: list[str]
-
-    @classmethod
-    def of(cls, result: ReplicationResult) -> _Measured:
-        studies = result.studies
-        keep = ~studies["warmup"].to_numpy(dtype=bool)
-        # A study nobody finished counts as not met, whatever its flag says.
-        met = studies["met_sla"].to_numpy(dtype=bool) & studies["finished_at"].notna().to_numpy()
-        priority_codes, priorities = _factorize(studies["priority"].to_numpy()[keep])
-        facility_codes, facilities = _factorize(studies["facility"].to_numpy()[keep])
-        # Codes are numbered in order of first appearance, so these are each one's first row.
-        first_rows = pd.Series(facility_codes).drop_duplicates().index.to_numpy()
-        states = studies["state"].to_numpy()[keep][first_rows]
-        return cls(
-            tat=studies["tat_minutes"].to_numpy(dtype=float)[keep],
-            wait=studies["wait_minutes"].to_numpy(dtype=float)[keep],
-            met=met[keep],
-            priority_codes=priority_codes,
-            priorities=priorities,
-            facility_codes=facility_codes,
-            facilities=facilities,
-            facility_states=[str(state) for state in states],
-        )
-
-    def is_priority(self, name: str) -> np.ndarray:
-        if name not in self.priorities:
-            return np.zeros(len(self.priority_codes), dtype=bool)
-        return self.priority_codes == self.priorities.index(name)
 
 
 def _priority_stats(tat: np.ndarray, wait: np.ndarray, met: np.ndarray) -> dict[str, float]:
@@ -193,11 +89,10 @@ def _priority_stats(tat: np.ndarray, wait: np.ndarray, met: np.ndarray) -> dict[
     )
     return {
         "count": float(count),
-        "met_sla_share": float(met.mean()) if count else math.nan,
+        "met": float(met.sum()),
         **dict(zip(TAT_PERCENTILES, map(float, percentiles), strict=True)),
         "mean_wait": float(started.mean()) if len(started) else math.nan,
         "unread": float(count - len(read)),
-        "met": float(met.sum()),
     }
 
 
@@ -205,7 +100,7 @@ _NOTHING = _priority_stats(np.empty(0), np.empty(0), np.empty(0, dtype=bool))
 """The figures of a priority that a replication never saw."""
 
 
-def _replication_stats(measured: _Measured) -> dict[str, dict[str, float]]:
+def _replication_stats(measured: Measured) -> dict[str, dict[str, float]]:
     """Figures per priority (the known ones, then any others present) and for ALL."""
     names = [*PRIORITIES, *sorted(set(measured.priorities) - set(PRIORITIES))]
     by_priority: dict[str, dict[str, float]] = {}
@@ -218,115 +113,13 @@ def _replication_stats(measured: _Measured) -> dict[str, dict[str, float]]:
     return by_priority
 
 
-def measured_hours(result: ReplicationResult) -> np.ndarray:
-    """Boolean mask over ``result.hours``: the hours that start inside the measured window
-    (after the warm-up, before arrivals stop; the drain after it would dilute utilization)."""
-    inside = result.hours >= result.measured_from
-    if result.measured_until is not None:
-        inside &= result.hours < result.measured_until
-    return np.asarray(inside, dtype=bool)
-
-
-def _reader_shares(result: ReplicationResult) -> np.ndarray:
-    """Busy / shift minutes per reader over the measured hours; NaN if never on shift."""
+def _reader_minutes(result: ReplicationResult) -> tuple[np.ndarray, np.ndarray]:
+    """(busy, on-shift) minutes per reader over the measured hours. The runner counts only the
+    on-shift part of a read as busy, so busy <= on shift; the minimum only absorbs float noise."""
     mask = measured_hours(result)
-    busy = np.asarray(result.busy_minutes, dtype=float)[:, mask].sum(axis=1)
     shift = np.asarray(result.shift_minutes, dtype=float)[:, mask].sum(axis=1)
-    return np.divide(busy, shift, out=np.full_like(busy, np.nan), where=shift > 0)
-
-
-# --- facilities -----------------------------------------------------------------------------
-
-
-def _facility_counts(measured: _Measured) -> pd.DataFrame:
-    """One replication's measured studies and met counts per facility (one row each)."""
-    codes, size = measured.facility_codes, len(measured.facilities)
-    is_stat = measured.is_priority(Priority.STAT.value)
-    return pd.DataFrame(
-        {
-            "facility": measured.facilities,
-            "state": measured.facility_states,
-            "count": np.bincount(codes, minlength=size),
-            "met": np.bincount(codes, weights=measured.met, minlength=size),
-            "stat_count": np.bincount(codes, weights=is_stat, minlength=size),
-            "stat_met": np.bincount(codes, weights=measured.met & is_stat, minlength=size),
-        }
-    )
-
-
-_FACILITY_COLUMNS = ["facility", "state", "count", "met_sla_share", "stat_count", "stat_met_share"]
-
-
-def _pool_facilities(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame(columns=_FACILITY_COLUMNS)
-    pooled = pd.concat(parts).groupby("facility", sort=False)
-    table = pooled[["count", "met", "stat_count", "stat_met"]].sum()
-    table["state"] = pooled["state"].first()
-    table["met_sla_share"] = table["met"] / table["count"]
-    table["stat_met_share"] = table["stat_met"] / table["stat_count"].where(table["stat_count"] > 0)
-    table = table.reset_index().sort_values(["met_sla_share", "facility"], kind="stable")
-    return table[_FACILITY_COLUMNS].reset_index(drop=True)
-
-
-def facility_compliance(results: Iterable[ReplicationResult]) -> pd.DataFrame:
-    """Met-SLA shares per facility, pooled over the replications given (measured studies).
-
-    Columns: facility, state, count, met_sla_share, stat_count, stat_met_share (NaN without
-    STAT studies); sorted worst first (lowest share, then facility id for a stable order).
-    """
-    return _pool_facilities([_facility_counts(_Measured.of(result)) for result in results])
-
-
-def _worst_facilities(parts: list[pd.DataFrame]) -> list[dict[str, Any]]:
-    table = _pool_facilities(parts).head(WORST_FACILITIES)
-    return [
-        {
-            "facility": str(row["facility"]),
-            "state": str(row["state"]),
-            "count": int(row["count"]),
-            "met_sla_share": _number(row["met_sla_share"]),
-            "stat_met_share": _number(row["stat_met_share"]),
-        }
-        for row in table.to_dict("records")
-    ]
-
-
-# --- one policy -----------------------------------------------------------------------------
-
-
-def _by_priority(
-    per_replication: list[dict[str, dict[str, float]]], keys: Sequence[str]
-) -> dict[str, dict[str, Stat]]:
-    statistics = ("count", "met_sla_share", *TAT_PERCENTILES, "mean_wait", "unread")
-    return {
-        key: {
-            name: across_replications([run[key][name] for run in per_replication])
-            for name in statistics
-        }
-        for key in keys
-    }
-
-
-def _utilization(results: list[ReplicationResult]) -> dict[str, Any]:
-    """Mean over readers on shift of each reader's busy share, then across replications."""
-    overall: list[float | None] = []
-    by_reader: dict[str, list[float]] = {}
-    for result in results:
-        shares = _reader_shares(result)
-        on_shift = shares[~np.isnan(shares)]
-        overall.append(float(on_shift.mean()) if len(on_shift) else None)
-        for reader, share in zip(result.reader_ids, shares, strict=True):
-            by_reader.setdefault(reader, [])
-            if not math.isnan(share):
-                by_reader[reader].append(float(share))
-    return {
-        **across_replications(overall),
-        "by_reader": {
-            reader: float(np.mean(shares)) if shares else None
-            for reader, shares in by_reader.items()
-        },
-    }
+    busy = np.asarray(result.busy_minutes, dtype=float)[:, mask].sum(axis=1)
+    return np.minimum(busy, shift), shift
 
 
 @dataclass(frozen=True)
@@ -335,11 +128,62 @@ class _Digest:
 
     stats: dict[str, dict[str, float]]
     facilities: pd.DataFrame
+    reader_ids: list[str]
+    busy: np.ndarray
+    shift: np.ndarray
 
     @classmethod
     def of(cls, result: ReplicationResult) -> _Digest:
-        measured = _Measured.of(result)
-        return cls(_replication_stats(measured), _facility_counts(measured))
+        measured = Measured.of(result)
+        busy, shift = _reader_minutes(result)
+        return cls(
+            _replication_stats(measured),
+            facility_counts(measured),
+            list(result.reader_ids),
+            busy,
+            shift,
+        )
+
+
+# --- one policy -----------------------------------------------------------------------------
+
+
+def _by_priority(
+    per_replication: list[dict[str, dict[str, float]]], keys: Sequence[str]
+) -> dict[str, dict[str, Stat]]:
+    result: dict[str, dict[str, Stat]] = {}
+    for key in keys:
+        runs = [run[key] for run in per_replication]
+        stats = {
+            name: across_replications([run[name] for run in runs])
+            for name in ("count", "met", *TAT_PERCENTILES, "mean_wait", "unread")
+        }
+        stats["met_sla_share"] = share_stat(
+            [run["met"] for run in runs], [run["count"] for run in runs]
+        )
+        order = ("count", "met", "met_sla_share", *TAT_PERCENTILES, "mean_wait", "unread")
+        result[key] = {name: stats[name] for name in order}
+    return result
+
+
+def _utilization(digests: list[_Digest]) -> dict[str, Any]:
+    """All readers' busy over on-shift minutes per replication, pooled; and per reader."""
+    overall = ratio_stat([d.busy.sum() for d in digests], [d.shift.sum() for d in digests])
+    busy: dict[str, float] = {}
+    shift: dict[str, float] = {}
+    for digest in digests:
+        for reader, busy_minutes, shift_minutes in zip(
+            digest.reader_ids, digest.busy, digest.shift, strict=True
+        ):
+            busy[reader] = busy.get(reader, 0.0) + float(busy_minutes)
+            shift[reader] = shift.get(reader, 0.0) + float(shift_minutes)
+    return {
+        **overall,
+        "by_reader": {
+            reader: busy[reader] / minutes for reader, minutes in shift.items() if minutes > 0
+        },
+        "readers_without_shift_time": [reader for reader, minutes in shift.items() if minutes <= 0],
+    }
 
 
 def _policy_summary(
@@ -354,8 +198,8 @@ def _policy_summary(
         "replication_ids": [result.replication for result in results],
         "by_priority": _by_priority(per_replication, [*priorities, ALL]),
         "stat_breaches": across_replications([run["count"] - run["met"] for run in stat]),
-        "utilization": _utilization(results),
-        "worst_facilities": _worst_facilities([digest.facilities for digest in digests]),
+        "utilization": _utilization(digests),
+        "worst_facilities": worst_facilities([digest.facilities for digest in digests]),
         "wall_seconds": float(sum(result.wall_seconds for result in results)),
         "events": int(sum(result.events for result in results)),
     }
@@ -379,33 +223,47 @@ def metric_stat(policy: dict[str, Any], metric: str) -> Stat:
 # --- comparisons ----------------------------------------------------------------------------
 
 
-def _by_replication(policy: dict[str, Any], metric: str) -> dict[int, float | None]:
-    values = metric_stat(policy, metric)["values"]
-    return dict(zip(policy["replication_ids"], values, strict=True))
+def _by_replication(policy: dict[str, Any], stat: Stat) -> dict[int, float | None]:
+    return dict(zip(policy["replication_ids"], stat["values"], strict=True))
 
 
-def _paired_difference(base: dict[str, Any], other: dict[str, Any], metric: str) -> Stat:
-    """other − base per replication number present (and defined) in both, then its CI."""
-    base_values = _by_replication(base, metric)
-    other_values = _by_replication(other, metric)
-    paired: dict[int, float] = {}
-    for rep in sorted(base_values.keys() & other_values.keys()):
-        before, after = base_values[rep], other_values[rep]
-        if before is not None and after is not None:
-            paired[rep] = after - before
-    difference = across_replications(list(paired.values()))
-    return {
-        **difference,
-        "replication_ids": list(paired),
-        "significant": _excludes_zero(difference["ci95"]),
-    }
+def _share_difference(base: dict[str, Any], other: dict[str, Any], priority: str) -> Stat:
+    """The difference in studies met over the mean paired count: the count's interval and
+    significance, rescaled (a share and its count cannot disagree)."""
+    base_stats, other_stats = base["by_priority"][priority], other["by_priority"][priority]
+    met = paired_difference(
+        _by_replication(base, base_stats["met"]), _by_replication(other, other_stats["met"])
+    )
+    base_counts = _by_replication(base, base_stats["count"])
+    other_counts = _by_replication(other, other_stats["count"])
+    # The policies of one replication see the same studies, so their counts agree; should
+    # they not (hand-built data), their mean is the denominator.
+    paired = [
+        ((base_counts[rep] or 0.0) + (other_counts[rep] or 0.0)) / 2
+        for rep in met["replication_ids"]
+    ]
+    if not paired or sum(paired) <= 0:
+        return {**met, "mean": None, "ci95": None, "values": [], "significant": False}
+    values = [
+        difference / count if count > 0 else None
+        for difference, count in zip(met["values"], paired, strict=True)
+    ]
+    return scaled(met, len(paired) / sum(paired), values)
+
+
+def _comparison(base: dict[str, Any], other: dict[str, Any], metric: str) -> Stat:
+    if metric in _SHARE_OF:
+        return _share_difference(base, other, _SHARE_OF[metric])
+    return paired_difference(
+        _by_replication(base, metric_stat(base, metric)),
+        _by_replication(other, metric_stat(other, metric)),
+    )
 
 
 def _comparisons(policies: dict[str, dict[str, Any]], baseline: str) -> dict[str, Any]:
     return {
         name: {
-            metric: _paired_difference(policies[baseline], policy, metric)
-            for metric in COMPARED_METRICS
+            metric: _comparison(policies[baseline], policy, metric) for metric in COMPARED_METRICS
         }
         for name, policy in policies.items()
         if name != baseline
@@ -447,13 +305,17 @@ def build_summary(
         scenario, seed, baseline (name or None with a single policy)
         policy_order: [policy, ...]                     first-seen order
         replications: {policy: count}
+        warnings: [text, ...]                           too few replications to trust
+        conventions: {shares, times, counts, statistic, measured}
+        definitions: {measure: {unit, meaning, interval}}
         policies: {policy: {
             replication_ids: [int, ...]                 the order of every "values" list
-            by_priority: {STAT|URGENT|ROUTINE|ALL: {count, met_sla_share, tat_p50, tat_p90,
-                                                    tat_p99, mean_wait, unread: Stat}}
+            by_priority: {STAT|URGENT|ROUTINE|ALL: {count, met, met_sla_share, tat_p50,
+                                                    tat_p90, tat_p99, mean_wait, unread: Stat}}
             stat_breaches: Stat                         measured STAT studies not met
-            utilization: Stat + {by_reader: {reader: share | None}}
-            worst_facilities: [{facility, state, count, met_sla_share, stat_met_share}]
+            utilization: Stat + {by_reader: {reader: share}, readers_without_shift_time}
+            worst_facilities: {minimum_stat_urgent_studies, facilities_ranked,
+                               facilities_with_too_few_studies, rows: [...]}
             wall_seconds, events}}
         comparisons: {policy: {metric: Stat + {replication_ids, significant}}}  ({} if one)
 
@@ -473,12 +335,16 @@ def build_summary(
     policies = {
         name: _policy_summary(runs, digests[name], priorities) for name, runs in groups.items()
     }
+    replications = {name: len(runs) for name, runs in groups.items()}
     return {
         "scenario": scenario_name,
         "seed": int(seed),
         "baseline": chosen if len(order) > 1 else None,
         "policy_order": order,
-        "replications": {name: len(runs) for name, runs in groups.items()},
+        "replications": replications,
+        "warnings": replication_warnings(replications),
+        "conventions": CONVENTIONS,
+        "definitions": DEFINITIONS,
         "policies": policies,
         "comparisons": _comparisons(policies, chosen) if len(order) > 1 else {},
     }
@@ -487,53 +353,3 @@ def build_summary(
 def write_summary(summary: dict[str, Any], path: Path) -> None:
     """Write the summary as indented JSON; refuses NaN or infinity rather than emit bad JSON."""
     path.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-
-
-# --- formatting for the terminal ------------------------------------------------------------
-
-
-def _scaled(value: float, percent: bool) -> float:
-    return value * 100.0 if percent else value
-
-
-def _mean_text(stat: Stat, digits: int, percent: bool) -> str:
-    if stat.get("mean") is None:
-        return "n/a"
-    return f"{_scaled(stat['mean'], percent):.{digits}f}{'%' if percent else ''}"
-
-
-def format_ci(stat: Stat, digits: int = 1, *, percent: bool = False) -> str:
-    """``"93.1% [91.2, 95.0]"`` (percent) or ``"12.4 [11.0, 13.8]"``; "n/a" when undefined."""
-    text = _mean_text(stat, digits, percent)
-    if stat.get("mean") is None or stat.get("ci95") is None:
-        return text
-    low, high = (_scaled(bound, percent) for bound in stat["ci95"])
-    return f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def format_pm(stat: Stat, digits: int = 1, *, percent: bool = False) -> str:
-    """``"93.1% ± 1.9"``: the mean and the half-width of its (symmetric) 95% interval."""
-    text = _mean_text(stat, digits, percent)
-    if stat.get("mean") is None or stat.get("ci95") is None:
-        return text
-    half = _scaled((stat["ci95"][1] - stat["ci95"][0]) / 2, percent)
-    return f"{text} ± {half:.{digits}f}"
-
-
-def summary_table(summary: dict[str, Any]) -> list[list[str]]:
-    """One row per policy, in the columns of :data:`SUMMARY_TABLE_COLUMNS` (header not included)."""
-    rows = []
-    for name in summary["policy_order"]:
-        policy = summary["policies"][name]
-        stat = policy["by_priority"][Priority.STAT.value]
-        rows.append(
-            [
-                name,
-                format_pm(stat["met_sla_share"], percent=True),
-                format_pm(stat["tat_p90"]),
-                format_pm(policy["stat_breaches"]),
-                format_pm(policy["by_priority"][ALL]["met_sla_share"], percent=True),
-                format_pm(policy["utilization"], percent=True),
-            ]
-        )
-    return rows

@@ -4,9 +4,16 @@ from fastapi import APIRouter
 
 from api.auth import CanReadPractice, CanWritePractice, RuntimeDep
 from api.routes.params import EntityId
-from models.api import FacilityIn, FacilityOut
+from models.api import FacilityIn, FacilityList, FacilityOut
+from nighthawk.service.directory import list_facilities
 
 router = APIRouter(prefix="/v1/facilities", tags=["facilities"])
+
+
+@router.get("", response_model=FacilityList)
+def get_facilities(state: RuntimeDep, principal: CanReadPractice) -> FacilityList:
+    """Every facility, by id."""
+    return list_facilities(state.engine)
 
 
 @router.put("/{facility_id}", response_model=FacilityOut)

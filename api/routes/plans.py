@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from api.auth import CanReadPlans, CanWritePlans, RuntimeDep
 from api.routes.params import EntityId
-from models.api import PlanIn, PlanOut, PlanPublishedOut
+from models.plans_api import PlanIn, PlanOut, PlanPublishedOut
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 

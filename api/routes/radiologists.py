@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from api.auth import (
     CanReadPractice,
@@ -12,18 +12,28 @@ from api.auth import (
 )
 from api.routes.params import EntityId
 from models.api import (
+    AbsenceList,
     AvailabilityIn,
     AvailabilityOut,
     NextOut,
     RadiologistIn,
+    RadiologistList,
     RadiologistOut,
     ShiftIn,
     ShiftOut,
     WorklistOut,
 )
+from nighthawk.service.availability import cancel_absence, list_absences
+from nighthawk.service.directory import list_radiologists
 from nighthawk.service.queries import worklist
 
 router = APIRouter(prefix="/v1/radiologists", tags=["radiologists"])
+
+
+@router.get("", response_model=RadiologistList)
+def get_radiologists(state: RuntimeDep, principal: CanReadPractice) -> RadiologistList:
+    """Every radiologist, by id."""
+    return list_radiologists(state.engine)
 
 
 @router.put("/{radiologist_id}", response_model=RadiologistOut)
@@ -65,8 +75,38 @@ def set_availability(
     state: RuntimeDep,
     principal: CanSetAvailability,
 ) -> AvailabilityOut:
-    """Breaks and log-outs: unstarted work goes back to the pool and is re-assigned."""
+    """Breaks and log-outs: unstarted work goes back to the pool and is re-assigned.
+
+    `{"available": false}` takes the reader off now, until `{"available": true}`; with `to`
+    (and `from`, default now) it books an absence ahead instead, which cuts their shifts."""
     return state.roster.set_availability(principal, radiologist_id, body)
+
+
+@router.get("/{radiologist_id}/absences", response_model=AbsenceList, response_model_by_alias=True)
+def get_absences(
+    radiologist_id: EntityId,
+    state: RuntimeDep,
+    principal: CanReadWorklist,
+) -> AbsenceList:
+    """The reader's absences not yet over."""
+    principal.act_as(radiologist_id)
+    return list_absences(state.engine, radiologist_id, state.clock.now())
+
+
+@router.delete(
+    "/{radiologist_id}/absences/{absence_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+def delete_absence(
+    radiologist_id: EntityId,
+    absence_id: EntityId,
+    state: RuntimeDep,
+    principal: CanSetAvailability,
+) -> Response:
+    """Call off a booked absence (one under way ends now)."""
+    cancel_absence(state.assignments, principal, radiologist_id, absence_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{radiologist_id}/worklist", response_model=WorklistOut)

@@ -6,7 +6,17 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import CanAssign, CanCreateStudy, CanReadStudies, CanRunWorkflow, RuntimeDep
 from api.routes.params import StudyId
-from models.api import AssignIn, CompleteIn, ReleaseIn, StartIn, StudyIn, StudyOut, StudyPage
+from models.api import (
+    AssignIn,
+    CancelIn,
+    CompleteIn,
+    ReleaseIn,
+    StartIn,
+    StudyIn,
+    StudyOut,
+    StudyPage,
+    StudyPatch,
+)
 from models.priority import Priority
 from models.tables import StudyStatus
 from nighthawk.service.queries import MAX_PAGE, list_studies, study_with_why
@@ -46,6 +56,12 @@ def get_studies(
         str | None, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
     ] = None,
     priority: Priority | None = None,
+    accession: Annotated[
+        str | None, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-/]+$")
+    ] = None,
+    assigned_to: Annotated[
+        str | None, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[
         str | None, Query(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")
@@ -59,6 +75,8 @@ def get_studies(
         priority=priority,
         limit=limit,
         cursor=cursor,
+        accession=accession,
+        assigned_to=assigned_to,
     )
 
 
@@ -70,6 +88,31 @@ def get_study(
 ) -> StudyOut:
     """Status, assignment, predictions, due time and why it went where it did."""
     return study_with_why(state.engine, principal, study_id, state.clock.now())
+
+
+@router.patch("/{study_id}", response_model=StudyOut)
+def correct_study(
+    study_id: StudyId,
+    body: StudyPatch,
+    state: RuntimeDep,
+    principal: CanCreateStudy,
+) -> StudyOut:
+    """Correct an unstarted study (priority, modality, subspecialty, ...); only the fields
+    sent change, the due time follows a new priority, and the study is placed again. A study
+    being read or reported is a 409."""
+    return state.assignments.correct(principal, study_id, body)
+
+
+@router.post("/{study_id}/cancel", response_model=StudyOut)
+def cancel_study(
+    study_id: StudyId,
+    body: CancelIn,
+    state: RuntimeDep,
+    principal: CanCreateStudy,
+) -> StudyOut:
+    """Withdraw an unstarted study: it leaves every queue and every report (state
+    `cancelled`). Cancelling it again changes nothing; a started study is a 409."""
+    return state.assignments.cancel(principal, study_id, body.reason)
 
 
 @router.post("/{study_id}/start", response_model=StudyOut)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -170,12 +170,24 @@ def best_slot(
     result: Forecast, study: int, *, prefer: int | None = None, skip: int | None = None
 ) -> tuple[int, int, bool] | None:
     """Where `place` would put the study: (reader, slot, late), without putting it there."""
+    best: tuple[tuple[float, float], int, int, bool] | None = None
+    for reader, slot, finish, late in priced_slots(result, study, skip=skip):
+        rank = (float(late), 0.0 if reader == prefer and not late else finish)
+        if best is None or rank < best[0]:
+            best = (rank, reader, slot, late)
+    return None if best is None else best[1:]
+
+
+def priced_slots(
+    result: Forecast, study: int, *, skip: int | None = None
+) -> Iterator[tuple[int, int, float, bool]]:
+    """(reader, slot, finish, late) for each reader whose forecast queue could take the study:
+    after everything more urgent, or else at the end, without pushing a read past its limit."""
     dispatcher = result.dispatcher
     studies, readers, classes = dispatcher.studies, dispatcher.readers, dispatcher.classes
     klass = int(studies.klass[study])
     key = _key(dispatcher, study)
     excluded = studies.excluded.get(study, set())
-    best: tuple[tuple[float, float], int, int, bool] | None = None
     for reader in classes.readers[klass].tolist():
         queue = result.queues.get(reader)
         if queue is None or reader in excluded or reader == skip:
@@ -185,11 +197,7 @@ def best_slot(
             continue
         start = queue.finishes[slot - 1] if slot else queue.ready
         finish = start + float(studies.expected[study]) / float(readers.speed[reader])
-        late = is_late(finish, float(studies.due[study]))
-        rank = (float(late), 0.0 if reader == prefer and not late else finish)
-        if best is None or rank < best[0]:
-            best = (rank, reader, slot, late)
-    return None if best is None else best[1:]
+        yield reader, slot, finish, is_late(finish, float(studies.due[study]))
 
 
 def place_at(result: Forecast, study: int, reader: int, position: int | None) -> bool:

@@ -20,6 +20,7 @@ from nighthawk.clock import at_minutes
 from nighthawk.kernel import FINISH_SLACK_MINUTES, MIN_REMAINING_MINUTES
 from nighthawk.live.choice import Choice, free_times
 from nighthawk.live.dispatcher import Dispatcher
+from nighthawk.live.forecast import Forecast, priced_slots
 
 MAX_ALTERNATIVES = 3
 PRIORITY_NAMES = {p.rank: p.value for p in Priority}
@@ -46,6 +47,61 @@ def explain_choice(
             subspecialty in readers.rights[reader].subspecialties if subspecialty else None
         ),
         alternatives=alternatives,
+    )
+
+
+def explain_placement(
+    result: Forecast, study: int, reader: int, origin: datetime, *, with_patient: bool = False
+) -> Explanation:
+    """Why an arriving (or handed back) study went into this reader's worklist: of the readers
+    who may read it, their queue finishes it first after everything more urgent (or they hold
+    the patient's other studies). Alternatives are the next-best queues, priced the same way."""
+    dispatcher = result.dispatcher
+    studies, readers, classes = dispatcher.studies, dispatcher.readers, dispatcher.classes
+    predicted = result.predicted(study)
+    assert predicted is not None, "explain a study once it is placed"
+    finish, due = predicted.finish, float(studies.due[study])
+    name = str(readers.ids[reader])
+    priority = PRIORITY_NAMES[int(studies.rank[study])]
+    position = result.queues[reader].studies.index(study)
+    others = sorted(
+        (their_finish, other, late)
+        for other, _, their_finish, late in priced_slots(result, study, skip=reader)
+    )
+    if due - finish >= -FINISH_SLACK_MINUTES:
+        timing = f"predicted to finish {due - finish:.0f} min before due"
+    else:
+        timing = f"predicted to finish {finish - due:.0f} min late; no queue finishes it in time"
+    ahead = f"{position} stud{'y' if position == 1 else 'ies'} ahead of it"
+    eligible = len(classes.readers[int(studies.klass[study])])
+    choice = (
+        "who holds the patient's other unread studies and can still read it on time"
+        if with_patient and others and others[0][0] < finish
+        else "whose worklist finishes it first"
+    )
+    subspecialty = studies.subspecialty[study]
+    return Explanation(
+        summary=(
+            f"this {priority} study went to {name}, {choice} among the {eligible} "
+            f"radiologist{'s' if eligible != 1 else ''} who may read it ({ahead}); {timing}"
+        ),
+        eligible_radiologists=eligible,
+        due_at=at_minutes(origin, due),
+        slack_minutes=round(due - finish, 3),
+        subspecialty_match=(
+            subspecialty in readers.rights[reader].subspecialties if subspecialty else None
+        ),
+        alternatives=[
+            Alternative(
+                radiologist=str(readers.ids[other]),
+                eligible=True,
+                predicted_finish=at_minutes(origin, their_finish),
+                minutes_later=round(their_finish - finish, 3),
+                reasons=["their worklist would finish it later" + (", late" if late else "")],
+                reason_codes=["LATER_FINISH"],
+            )
+            for their_finish, other, late in others[:MAX_ALTERNATIVES]
+        ],
     )
 
 

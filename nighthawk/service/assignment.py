@@ -31,19 +31,20 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from models.api import NextOut, StudyIn, StudyOut
+from models.api import NextOut, StudyIn, StudyOut, StudyPatch
 from models.priority import DEFAULT_READ_MINUTES
 from models.snapshot import SnapshotStudy
 from models.tables import RADIOLOGIST, STUDY, UNSTARTED, Role, StudyStatus
 from nighthawk.kernel import due_at
 from nighthawk.live import NOBODY
 from nighthawk.live.forecast import place
-from nighthawk.service import audit, workflow
+from nighthawk.live.why import explain_placement
+from nighthawk.service import audit, corrections, workflow
 from nighthawk.service.auth import Principal
 from nighthawk.service.clock import Clock
 from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
 from nighthawk.service.errors import Conflict, NotFound, Unprocessable
-from nighthawk.service.live import Live, LiveCache, study_facts, why_nobody
+from nighthawk.service.live import Live, LiveCache, study_facts, uncovered_why, why_nobody
 from nighthawk.service.patients import PatientKey
 from nighthawk.service.practice import OpenStudy
 from nighthawk.service.refresh import apply_forecast
@@ -123,14 +124,14 @@ class AssignmentService:
                 existing = self._by_accession(connection, body.facility, body.accession)
             if existing is None:
                 raise
-            return self._replay(existing, digest)
+            return self._replay(principal, existing, body, digest)
 
     def _ingest(self, principal: Principal, body: StudyIn, digest: str, now: datetime) -> Ingested:
         with write_transaction(self.engine) as connection, self.cache.lock:
             epoch = lock_plan(connection)
             existing = self._by_accession(connection, body.facility, body.accession)
             if existing is not None:
-                return self._replay(existing, digest)
+                return self._replay(principal, existing, body, digest)
             live = self.cache.get(connection, epoch, now)
             if body.facility not in live.view.facilities:
                 # Refused before the live plan is touched, so bad input never costs a rebuild.
@@ -142,15 +143,24 @@ class AssignmentService:
                 self.cache.invalidate()
                 raise
         self.changed.set()
-        return Ingested(study_out(row), created=True)
+        return Ingested(study_out(row, site=principal.role is Role.SITE), created=True)
 
-    def _replay(self, existing: Row[Any], digest: str) -> Ingested:
-        if existing.content_hash != digest:
+    def _replay(
+        self, principal: Principal, existing: Row[Any], body: StudyIn, digest: str
+    ) -> Ingested:
+        """The same study again is a retry (200). One that says any field differently from
+        the study as it stands is a 409 naming each field and the study: a correction is a
+        PATCH, not a re-post."""
+        fields = corrections.differences(existing, body)
+        if existing.content_hash != digest and fields:
             raise Conflict(
                 f"accession {existing.accession!r} at {existing.facility} was already received "
-                "with different content"
+                f"as study {existing.id} with different content; to correct an unstarted "
+                f"study, PATCH /v1/studies/{existing.id}",
+                fields=fields,
+                study=existing.id,
             )
-        return Ingested(study_out(existing), created=False)
+        return Ingested(study_out(existing, site=principal.role is Role.SITE), created=False)
 
     def _by_accession(self, connection: Connection, facility: str, accession: str) -> Any:
         return connection.execute(
@@ -255,6 +265,7 @@ class AssignmentService:
         reader = place(live.forecast, study, prefer=preferred if preferred is not None else taker)
         if reader is None:
             item = live.view.studies[study_id]
+            reason = _uncovered(live, item)
             return {
                 "status": StudyStatus.UNCOVERED.value,
                 "assigned_to": None,
@@ -262,7 +273,8 @@ class AssignmentService:
                 "queue_rank": 0.0,
                 "predicted_start": None,
                 "predicted_finish": None,
-                "uncovered_reason": _uncovered(live, item),
+                "uncovered_reason": reason,
+                "why": uncovered_why(live, study, reason, now),
             }
         reader_id = str(dispatcher.readers.ids[reader])
         predicted = live.forecast.predicted(study)
@@ -283,6 +295,9 @@ class AssignmentService:
             "predicted_start": start,
             "predicted_finish": finish,
             "uncovered_reason": None,
+            "why": explain_placement(
+                live.forecast, study, reader, live.origin, with_patient=preferred == reader
+            ).model_dump(mode="json"),
         }
 
     # --- the reading workflow (workflow.py) ----------------------------------------------
@@ -308,6 +323,12 @@ class AssignmentService:
     ) -> StudyOut:
         return workflow.assign(self, principal, study_id, radiologist, reason)
 
+    def correct(self, principal: Principal, study_id: str, body: StudyPatch) -> StudyOut:
+        return corrections.correct(self, principal, study_id, body)
+
+    def cancel(self, principal: Principal, study_id: str, reason: str | None) -> StudyOut:
+        return corrections.cancel(self, principal, study_id, reason)
+
     @contextmanager
     def study_change(
         self, principal: Principal, study_id: str, radiologist: str
@@ -316,7 +337,7 @@ class AssignmentService:
         the caller may act as."""
         principal.act_as(radiologist)
         with write_transaction(self.engine) as connection, self.cache.lock:
-            row = self._lock_study(connection, principal, study_id)
+            row = self.lock_study(connection, principal, study_id)
             self.require_reader(connection, radiologist)
             yield connection, row
         self.changed.set()
@@ -324,7 +345,7 @@ class AssignmentService:
     def live(self, connection: Connection, epoch: int, now: datetime) -> Live:
         return self.cache.get(connection, epoch, now)
 
-    def _lock_study(self, connection: Connection, principal: Principal, study_id: str) -> Any:
+    def lock_study(self, connection: Connection, principal: Principal, study_id: str) -> Any:
         query = _LOCK_STUDY if connection.dialect.name == "postgresql" else _STUDY_BY_ID
         row = connection.execute(query, {"study_id": study_id}).first()
         if row is None:

@@ -6,10 +6,19 @@ from __future__ import annotations
 class ServiceError(Exception):
     status = 400
 
-    def __init__(self, detail: str, *, reasons: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        reasons: list[str] | None = None,
+        fields: list[tuple[str, str]] | None = None,
+        study: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.reasons = reasons or []
+        self.fields = fields or []  # (field, message): what is at fault, field by field
+        self.study = study  # the study the conflict is with, when there is one
 
 
 class NotFound(ServiceError):
@@ -30,6 +39,6 @@ class Unprocessable(ServiceError):
     status = 422
 
     def __init__(self, field: str, message: str, *, reasons: list[str] | None = None) -> None:
-        super().__init__(f"{field}: {message}", reasons=reasons)
+        super().__init__(f"{field}: {message}", reasons=reasons, fields=[(field, message)])
         self.field = field
         self.message = message

@@ -19,10 +19,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Connection
 
+from models.plan import Explanation
 from models.priority import Priority
 from models.snapshot import Snapshot, SnapshotStudy
 from models.tables import StudyStatus
@@ -226,6 +228,19 @@ class LiveCache:
         self._live = None
 
 
+def uncovered_why(live: Live, study: int, reason: str, now: datetime) -> dict[str, Any]:
+    """The explanation an uncovered study keeps: why nobody can take it, and the time left."""
+    dispatcher = live.dispatcher
+    due = float(dispatcher.studies.due[study])
+    klass = int(dispatcher.studies.klass[study])
+    return Explanation(
+        summary=reason,
+        eligible_radiologists=len(dispatcher.classes.readers[klass]),
+        due_at=live.at(due),
+        slack_minutes=round(due - live.minutes(now), 3),
+    ).model_dump(mode="json")
+
+
 def why_nobody(view: PracticeView, study: SnapshotStudy) -> tuple[str, str]:
     """(code, sentence) for a study no reader on the board can take."""
     snapshot = Snapshot.model_construct(
@@ -236,7 +251,25 @@ def why_nobody(view: PracticeView, study: SnapshotStudy) -> tuple[str, str]:
         settings=view.snapshot(studies=[]).settings,
     )
     reason = Eligibility(build_problem(snapshot)).why_nobody(0)
-    return reason.code, reason.text
+    back = _eligible_when_back(view, snapshot, study)
+    if not back:
+        return reason.code, reason.text
+    return reason.code, f"{reason.text}; on shift but away: {'; '.join(back)}"
+
+
+def _eligible_when_back(view: PracticeView, snapshot: Snapshot, study: SnapshotStudy) -> list[str]:
+    """Readers on shift now but away who could read the study: "nobody on shift is licensed
+    in WY" must not be all it says while the one reader licensed there is on a break."""
+    if not view.away:
+        return []
+    readers = [reader for reader, _ in view.away]
+    probe = snapshot.model_copy(update={"radiologists": readers, "studies": [study]})
+    eligible = Eligibility(build_problem(probe)).matrix[0]
+    return [
+        f"{reader.id} ({words})"
+        for (reader, words), ok in zip(view.away, eligible, strict=True)
+        if ok
+    ]
 
 
 def ineligibility(view: PracticeView, study: SnapshotStudy, reader: str) -> list[str]:

@@ -29,7 +29,9 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from models.api import (
+from models.api import Public
+from models.errors import describe_first_error
+from models.plans_api import (
     PlanCoverageHour,
     PlanGap,
     PlanIn,
@@ -38,9 +40,7 @@ from models.api import (
     PlanOut,
     PlanPublishedOut,
     PlanRecommendation,
-    Public,
 )
-from models.errors import describe_first_error
 from models.scenario import Scenario, ScenarioError
 from models.tables import FACILITY, JOB_LEASE, PLAN, RADIOLOGIST, SHIFT, STUDY, PlanStatus
 from models.types import format_utc_time, parse_utc_time

@@ -18,6 +18,7 @@ from models.domain import Credential, Facility, License, SlaMinutes
 from models.priority import Modality, Priority
 from models.snapshot import Settings, Snapshot, SnapshotRadiologist, SnapshotStudy
 from models.tables import (
+    ABSENCE,
     FACILITY,
     OPEN,
     RADIOLOGIST,
@@ -59,6 +60,9 @@ class PracticeView:
     radiologists: dict[str, Any]
     on_board: list[SnapshotRadiologist]  # available, on shift now or soon
     studies: dict[str, OpenStudy] = field(default_factory=dict)
+    # On shift now but away (flagged unavailable, or in a booked absence), with why in words:
+    # an uncovered study names those who could read it once back.
+    away: list[tuple[SnapshotRadiologist, str]] = field(default_factory=list)
 
     def queues(self, *, include_pinned: bool = True) -> dict[str, list[str]]:
         """Each on-board reader's unstarted studies in reading order."""
@@ -130,6 +134,30 @@ def shift_stretches(shifts: list[tuple[datetime, datetime]]) -> list[tuple[datet
     return stretches
 
 
+Window = tuple[datetime, datetime]
+
+
+def cut(shifts: list[Window], absences: list[Window]) -> list[Window]:
+    """Shifts with the absences taken out: a 19:00-07:00 shift with a 02:00-02:30 break is two
+    stretches, 19:00-02:00 and 02:30-07:00."""
+    pieces: list[Window] = []
+    for shift in shifts:
+        parts = [shift]
+        for away_start, away_end in absences:
+            kept: list[Window] = []
+            for start, end in parts:
+                if away_end <= start or away_start >= end:
+                    kept.append((start, end))
+                    continue
+                if start < away_start:
+                    kept.append((start, away_start))
+                if away_end < end:
+                    kept.append((away_end, end))
+            parts = kept
+        pieces += parts
+    return pieces
+
+
 def current_stretch(
     shifts: list[tuple[datetime, datetime]], now: datetime, horizon: timedelta = PLANNING_HORIZON
 ) -> tuple[datetime, datetime] | None:
@@ -144,28 +172,58 @@ def load_view(connection: Connection, now: datetime) -> PracticeView:
     facilities = {row.id: facility_model(row) for row in connection.execute(select(FACILITY)).all()}
     radiologists = {row.id: row for row in connection.execute(select(RADIOLOGIST)).all()}
     shifts = _shifts_by_reader(connection, now)
+    absences = absences_by_reader(connection, now)
     studies = _open_studies(connection)
     backlog = _backlog_minutes(studies, radiologists, now)
-    on_board = []
+    on_board, away = [], []
     for reader_id, row in radiologists.items():
-        stretch = current_stretch(shifts.get(reader_id, []), now)
-        if not row.available or stretch is None:
-            continue
-        on_board.append(
-            SnapshotRadiologist.model_construct(
-                id=row.id,
-                name=row.name,
-                licenses=licenses(row),
-                credentials=credentials(row),
-                subspecialties=list(row.subspecialties),
-                modalities=[Modality(m) for m in row.modalities],
-                speed=row.speed,
-                shift_start=stretch[0],
-                shift_end=stretch[1],
-                backlog_minutes=backlog.get(reader_id, 0.0),
-            )
-        )
-    return PracticeView(now, facilities, radiologists, on_board, studies)
+        rostered = shifts.get(reader_id, [])
+        own = absences.get(reader_id, [])
+        stretch = current_stretch(cut(rostered, [(a.start, a.end) for a in own]), now)
+        if row.available and stretch is not None:
+            on_board.append(_on_board(row, stretch, backlog.get(reader_id, 0.0)))
+            if stretch[0] <= now:
+                continue
+        whole = current_stretch(rostered, now, timedelta(0))
+        if whole is not None and whole[0] <= now:
+            away.append((_on_board(row, (now, whole[1]), 0.0), _away_words(row, own, now)))
+    return PracticeView(now, facilities, radiologists, on_board, studies, away)
+
+
+def _on_board(row: Any, stretch: Window, backlog: float) -> SnapshotRadiologist:
+    return SnapshotRadiologist.model_construct(
+        id=row.id,
+        name=row.name,
+        licenses=licenses(row),
+        credentials=credentials(row),
+        subspecialties=list(row.subspecialties),
+        modalities=[Modality(m) for m in row.modalities],
+        speed=row.speed,
+        shift_start=stretch[0],
+        shift_end=stretch[1],
+        backlog_minutes=backlog,
+    )
+
+
+def _away_words(row: Any, absences: list[Any], now: datetime) -> str:
+    if not row.available:
+        return f"unavailable: {row.availability_reason or 'no reason given'}"
+    current = next((a for a in absences if a.start <= now < a.end), None)
+    if current is None:
+        return "not on shift now"
+    until = current.end.strftime("%H:%M UTC")
+    return f"away until {until}" + (f": {current.reason}" if current.reason else "")
+
+
+def absences_by_reader(connection: Connection, now: datetime) -> dict[str, list[Any]]:
+    """Absences not yet over, by reader, in time order."""
+    rows = connection.execute(
+        select(ABSENCE).where(ABSENCE.c.end > now).order_by(ABSENCE.c.start)
+    ).all()
+    found: dict[str, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row.radiologist_id, []).append(row)
+    return found
 
 
 def _shifts_by_reader(

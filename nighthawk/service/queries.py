@@ -15,7 +15,7 @@ from models.api import StudyOut, StudyPage, WorklistItem, WorklistOut
 from models.plan import Explanation
 from models.priority import Priority
 from models.snapshot import SnapshotRadiologist
-from models.tables import OPEN, RADIOLOGIST, SHIFT, STUDY, Role, StudyStatus
+from models.tables import ABSENCE, OPEN, RADIOLOGIST, SHIFT, STUDY, UNSTARTED, Role, StudyStatus
 from nighthawk.clock import at_minutes, minutes_between
 from nighthawk.eligibility import Eligibility
 from nighthawk.explain import Explainer
@@ -30,6 +30,7 @@ from nighthawk.service.practice import (
     OpenStudy,
     PracticeView,
     current_stretch,
+    cut,
     load_view,
     open_study,
 )
@@ -57,8 +58,14 @@ def list_studies(
     priority: Priority | None,
     limit: int,
     cursor: str | None,
+    accession: str | None = None,
+    assigned_to: str | None = None,
 ) -> StudyPage:
     query = select(STUDY).order_by(STUDY.c.seq).limit(limit + 1)
+    if accession is not None:
+        query = query.where(STUDY.c.accession == accession)
+    if assigned_to is not None:
+        query = query.where(STUDY.c.assigned_to == assigned_to)
     if status is not None:
         query = query.where(STUDY.c.status == status.value)
     if priority is not None:
@@ -73,8 +80,9 @@ def list_studies(
         rows = connection.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    site = principal.role is Role.SITE
     return StudyPage(
-        items=[study_out(row) for row in rows],
+        items=[study_out(row, site=site) for row in rows],
         next_cursor=rows[-1].id if more and rows else None,
     )
 
@@ -96,32 +104,17 @@ def study_with_why(engine: Engine, principal: Principal, study_id: str, now: dat
         row = connection.execute(select(STUDY).where(STUDY.c.id == study_id)).first()
         if row is None or not principal.sees_facility(row.facility):
             raise NotFound(f"study {study_id} not found")
-        if StudyStatus(row.status) in (StudyStatus.READING, StudyStatus.REPORTED):
-            return study_out(row)
+        site = principal.role is Role.SITE
+        if StudyStatus(row.status) not in UNSTARTED or row.assigned_to is None:
+            return study_out(row, site=site)  # the explanation it was placed with
         view = load_view(connection, now)
-    why = explain(view, study_id)
-    if why is not None and principal.role is Role.SITE:
-        why = for_site(why)
-    out = study_out(row, why=why)
+    out = study_out(row, why=explain(view, study_id), site=site)
     prediction = _prediction(view, study_id)
     if prediction is not None:
         out = out.model_copy(
             update={"predicted_start": prediction[0], "predicted_finish": prediction[1]}
         )
     return out
-
-
-def for_site(why: Explanation) -> Explanation:
-    """A hospital sees when its study will be read, not who else could read it or how other
-    facilities' work weighs on their queues: no reader, no alternatives, no counts."""
-    slack = why.slack_minutes
-    timing = f"{slack:.0f} min before due" if slack >= 0 else f"{-slack:.0f} min after due"
-    return Explanation(
-        summary=f"assigned to a radiologist; predicted to finish {timing}",
-        eligible_radiologists=0,
-        due_at=why.due_at,
-        slack_minutes=slack,
-    )
 
 
 def explain(view: PracticeView, study_id: str) -> Explanation | None:
@@ -173,6 +166,9 @@ _READER = select(RADIOLOGIST).where(RADIOLOGIST.c.id == bindparam("reader"))
 _READER_SHIFTS = select(SHIFT.c.start, SHIFT.c.end).where(
     SHIFT.c.radiologist_id == bindparam("reader"), SHIFT.c.end > bindparam("now")
 )
+_READER_ABSENCES = select(ABSENCE.c.start, ABSENCE.c.end).where(
+    ABSENCE.c.radiologist_id == bindparam("reader"), ABSENCE.c.end > bindparam("now")
+)
 _READER_STUDIES = select(*STUDY_COLUMNS).where(
     STUDY.c.status.in_([s.value for s in OPEN]), STUDY.c.assigned_to == bindparam("reader")
 )
@@ -185,9 +181,11 @@ def worklist(engine: Engine, radiologist_id: str, now: datetime) -> WorklistOut:
         if row is None:
             raise NotFound(f"radiologist {radiologist_id} not found")
         shifts = connection.execute(_READER_SHIFTS, {"reader": radiologist_id, "now": now}).all()
+        away = connection.execute(_READER_ABSENCES, {"reader": radiologist_id, "now": now}).all()
         rows = connection.execute(_READER_STUDIES, {"reader": radiologist_id}).all()
     studies = [open_study(r) for r in rows]
-    stretch = current_stretch([(s.start, s.end) for s in shifts], now)
+    stretches = cut([(s.start, s.end) for s in shifts], [(a.start, a.end) for a in away])
+    stretch = current_stretch(stretches, now)
     on_shift = bool(row.available) and stretch is not None and stretch[0] <= now
     reading = sorted((i for i in studies if i.status is StudyStatus.READING), key=_started)
     queued = sorted((i for i in studies if i.status is not StudyStatus.READING), key=_rank)

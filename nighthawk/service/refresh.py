@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from models.plan import Explanation
 from models.tables import STUDY, UNSTARTED, StudyStatus
 from nighthawk.kernel import is_late
 from nighthawk.service import audit
-from nighthawk.service.live import Live, why_nobody
+from nighthawk.service.live import Live, uncovered_why, why_nobody
 from nighthawk.service.locks import lock_unchanged
 
 # A prediction that moved by less than this is not worth a write.
@@ -57,6 +58,7 @@ def apply_forecast(
             entries.append(_move_entry(now, actor, reason, row, values))
     applied = _write(connection, updates)
     audit.record_many(connection, entries)
+    _keep_whys(connection, live, now, reason, [changed[e["study_id"]] | e for e in entries])
     for study_id in current:
         live.ranks[study_id] = changed[study_id]["queue_rank"]
     return Applied(
@@ -143,6 +145,34 @@ def _uncovered_reason(live: Live, row: Any, study: int, reasons: dict[tuple[Any,
             else "no radiologist on shift can take it"
         )
     return reasons[key]
+
+
+def _keep_whys(
+    connection: Connection, live: Live, now: datetime, reason: str, moves: list[dict[str, Any]]
+) -> None:
+    """A study the re-plan moved keeps why it moved (read or reported later, it still says)."""
+    if not moves:
+        return
+    dispatcher = live.dispatcher
+    whys = []
+    for move in moves:
+        study = dispatcher.studies.index[move["study_id"]]
+        if move["assigned_to"] is None:
+            why = uncovered_why(live, study, move["uncovered_reason"], now)
+        else:
+            due = float(dispatcher.studies.due[study])
+            finish = live.minutes(move["predicted_finish"])
+            klass = int(dispatcher.studies.klass[study])
+            why = Explanation(
+                summary=f"re-planned to {move['assigned_to']}: {reason}",
+                eligible_radiologists=len(dispatcher.classes.readers[klass]),
+                due_at=live.at(due),
+                slack_minutes=round(due - finish, 3),
+            ).model_dump(mode="json")
+        whys.append({"b_id": move["study_id"], "why": why})
+    connection.execute(
+        update(STUDY).where(STUDY.c.id == bindparam("b_id")).values(why=bindparam("why")), whys
+    )
 
 
 def _differs(row: Any, values: dict[str, Any]) -> bool:

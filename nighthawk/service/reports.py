@@ -118,6 +118,8 @@ def _study_outcomes(
         _studies.received_at < end,
         # Only the three contract classes have a row to land in.
         _studies.priority.in_([p.value for p in PRIORITIES]),
+        # A cancelled order was never owed a report.
+        _studies.status != StudyStatus.CANCELLED.value,
         _in_scope(_studies.facility, facilities),
     )
     rows = connection.execute(query).all()

@@ -24,7 +24,7 @@ from models.api import (
     ShiftOut,
 )
 from models.tables import FACILITY, RADIOLOGIST, SHIFT
-from nighthawk.service import audit
+from nighthawk.service import audit, availability
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import Principal
 from nighthawk.service.db import lock_plan, read_transaction, write_transaction
@@ -193,46 +193,7 @@ class RosterService:
     def set_availability(
         self, principal: Principal, radiologist_id: str, body: AvailabilityIn
     ) -> AvailabilityOut:
-        principal.act_as(radiologist_id)
-        now = self.clock.now()
-        with write_transaction(self.engine) as connection, self.assignments.cache.lock:
-            epoch = lock_plan(connection)
-            before = _radiologist(connection, radiologist_id)
-            if before is None:
-                raise NotFound(f"radiologist {radiologist_id} not found")
-            connection.execute(
-                update(RADIOLOGIST)
-                .where(RADIOLOGIST.c.id == radiologist_id)
-                .values(available=body.available, availability_reason=body.reason, updated_at=now)
-            )
-            self._audit(
-                connection,
-                now,
-                principal,
-                "radiologist.availability",
-                f"radiologist:{radiologist_id}",
-                {"available": before.available, "reason": before.availability_reason},
-                {"available": body.available, "reason": body.reason},
-                reason=body.reason,
-                on_behalf_of=radiologist_id,
-            )
-            moved = self.assignments.reconsider(
-                connection,
-                epoch,
-                now,
-                actor=principal.name,
-                reason=(
-                    f"{radiologist_id} available again"
-                    if body.available
-                    else f"{radiologist_id} unavailable: {body.reason or 'no reason given'}"
-                ),
-            )
-        return AvailabilityOut(
-            radiologist=radiologist_id,
-            available=body.available,
-            reason=body.reason,
-            reassigned=moved,
-        )
+        return availability.set_availability(self.assignments, principal, radiologist_id, body)
 
     def _audit(
         self,

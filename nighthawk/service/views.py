@@ -6,9 +6,16 @@ from typing import Any
 
 from models.api import FacilityOut, RadiologistOut, StudyOut
 from models.plan import Explanation
+from models.tables import StudyStatus
 
 
-def study_out(row: Any, *, why: Explanation | None = None) -> StudyOut:
+def study_out(row: Any, *, why: Explanation | None = None, site: bool = False) -> StudyOut:
+    """A study as the contract shows it. Without a fresh `why`, the explanation it was last
+    placed with; for a site's token (`site`), one that names no reader."""
+    if why is None and getattr(row, "why", None):
+        why = Explanation.model_validate(row.why)
+    if why is not None and site:
+        why = for_site(why, uncovered=row.status == StudyStatus.UNCOVERED.value)
     return StudyOut(
         id=row.id,
         status=row.status,
@@ -35,6 +42,20 @@ def study_out(row: Any, *, why: Explanation | None = None) -> StudyOut:
         pinned=row.pinned,
         version=row.version,
         why=why,
+    )
+
+
+def for_site(why: Explanation, *, uncovered: bool = False) -> Explanation:
+    """A hospital sees when its study will be read, not who else could read it or how other
+    facilities' work weighs on their queues: no reader, no alternatives, no counts."""
+    slack = why.slack_minutes
+    if uncovered:
+        summary = "no radiologist on shift can take it now; it is retried as the roster changes"
+    else:
+        timing = f"{slack:.0f} min before due" if slack >= 0 else f"{-slack:.0f} min after due"
+        summary = f"assigned to a radiologist; predicted to finish {timing}"
+    return Explanation(
+        summary=summary, eligible_radiologists=0, due_at=why.due_at, slack_minutes=slack
     )
 
 

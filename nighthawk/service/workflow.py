@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from models.api import NextOut, StudyOut
+from models.plan import Explanation
 from models.tables import STUDY, UNSTARTED, StudyStatus
 from nighthawk.live import NOBODY
 from nighthawk.live.forecast import place_at
@@ -88,7 +89,7 @@ def next_for(service: AssignmentService, principal: Principal, radiologist: str)
             if dispatcher.studies.holder[choice.study] != reader:
                 dispatcher.withdraw_offers(radiologist)
                 dispatcher.offer(study_id, radiologist)
-            written = _bind(service, connection, live, row, radiologist, now)
+            written = _bind(service, connection, live, row, radiologist, now, why)
             if written is not row:
                 service.cache.advance(bump_epoch(connection, epoch))
         except BaseException:
@@ -111,8 +112,10 @@ def _bind(
     row: Any,
     radiologist: str,
     now: datetime,
+    why: Explanation,
 ) -> Any:
-    """Make the chosen study the head of the reader's worklist in the database."""
+    """Make the chosen study the head of the reader's worklist in the database, keeping why
+    it was handed to them (the explanation it is read under)."""
     dispatcher = live.dispatcher
     study = dispatcher.studies.index[row.id]
     reader = dispatcher.readers.index[radiologist]
@@ -128,9 +131,12 @@ def _bind(
         "predicted_start": now,
         "predicted_finish": live.at(predicted.finish - predicted.start + live.minutes(now)),
         "uncovered_reason": None,
+        "why": why.model_dump(mode="json"),
     }
     if row.assigned_to == radiologist and row.queue_rank <= first:
-        return row  # already their head: nothing to write
+        # Already their head: the plan is unchanged, only its explanation is kept.
+        connection.execute(update(STUDY).where(STUDY.c.id == row.id).values(why=values["why"]))
+        return row
     if row.assigned_to != radiologist:
         values["assigned_at"] = now
     written = service.update_study(connection, row, values)
@@ -174,6 +180,8 @@ def start(
             raise Conflict(f"study {study_id} is already being read by {who}")
         if status is StudyStatus.REPORTED:
             raise Conflict(f"study {study_id} is already reported")
+        if status is StudyStatus.CANCELLED:
+            raise Conflict(f"study {study_id} was cancelled")
         epoch = lock_plan(connection)
         live = service.live(connection, epoch, now)
         dispatcher = live.dispatcher
@@ -363,6 +371,15 @@ def assign(
                 "predicted_finish": live.at(predicted.finish),
                 "uncovered_reason": None,
                 "pinned": True,
+                "why": Explanation(
+                    summary=f"assigned to {radiologist} by hand by {principal.name}: {reason}",
+                    eligible_radiologists=len(
+                        dispatcher.classes.readers[int(dispatcher.studies.klass[study])]
+                    ),
+                    due_at=live.at(float(dispatcher.studies.due[study])),
+                    slack_minutes=round(float(dispatcher.studies.due[study]) - predicted.finish, 3),
+                    kept_current_assignment=row.assigned_to == radiologist,
+                ).model_dump(mode="json"),
             }
             written = service.update_study(connection, row, values)
             audit.record_many(

@@ -134,6 +134,28 @@ def _delete_token(api: Api) -> Request:
     return "DELETE", "/v1/tokens/doomed", None
 
 
+def _correct(api: Api) -> Request:
+    study = _study(api, "ATOM-PATCH")
+    return "PATCH", f"/v1/studies/{study['id']}", {"priority": "URGENT", "reason": "downgraded"}
+
+
+def _cancel(api: Api) -> Request:
+    study = _study(api, "ATOM-CANCEL")
+    return "POST", f"/v1/studies/{study['id']}/cancel", {"reason": "ordered in error"}
+
+
+def _book_absence(api: Api) -> Request:
+    start = api.clock.now() + timedelta(hours=1)
+    window = {"available": False, "from": iso(start), "to": iso(start + timedelta(minutes=30))}
+    return "POST", "/v1/radiologists/rad-2/availability", window
+
+
+def _delete_absence(api: Api) -> Request:
+    _, path, window = _book_absence(api)
+    booked = api.call("POST", path, window, 200)
+    return "DELETE", f"/v1/radiologists/rad-2/absences/{booked['absence']['id']}", None
+
+
 def _fixed(method: str, path: str, body: dict[str, Any] | None) -> Callable[[Api], Request]:
     return lambda _: (method, path, body)
 
@@ -159,6 +181,9 @@ WRITERS: dict[tuple[str, str], Callable[[Api], Request]] = {
         "POST", "/v1/radiologists/rad-1/availability", {"available": False, "reason": "break"}
     ),
     ("DELETE", "/v1/shifts/{shift_id}"): _delete_shift,
+    ("DELETE", "/v1/radiologists/{radiologist_id}/absences/{absence_id}"): _delete_absence,
+    ("PATCH", "/v1/studies/{study_id}"): _correct,
+    ("POST", "/v1/studies/{study_id}/cancel"): _cancel,
     ("POST", "/v1/studies"): _fixed(
         "POST",
         "/v1/studies",
@@ -186,11 +211,28 @@ def test_the_table_names_every_operation_that_writes(api: Api) -> None:
     assert writing == set(WRITERS)
 
 
+# Second paths through an operation that write other rows.
+VARIANTS: dict[str, Callable[[Api], Request]] = {"booking an absence ahead": _book_absence}
+
+
 @pytest.mark.parametrize("operation", list(WRITERS), ids=" ".join)
 def test_a_write_failing_at_commit_leaves_nothing_behind(
     practice: Api, trap: CommitTrap, database_url: str, operation: tuple[str, str]
 ) -> None:
-    method, path, body = WRITERS[operation](practice)
+    fails_at_commit_then_succeeds(practice, trap, database_url, WRITERS[operation])
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_a_variant_failing_at_commit_leaves_nothing_behind(
+    practice: Api, trap: CommitTrap, database_url: str, variant: str
+) -> None:
+    fails_at_commit_then_succeeds(practice, trap, database_url, VARIANTS[variant])
+
+
+def fails_at_commit_then_succeeds(
+    practice: Api, trap: CommitTrap, database_url: str, make: Callable[[Api], Request]
+) -> None:
+    method, path, body = make(practice)
     dump = DatabaseDump(database_url)
     try:
         before = dump.take()

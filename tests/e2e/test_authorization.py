@@ -149,6 +149,21 @@ def _token_to_delete(p: Practice) -> tuple[str, Body]:
     return f"/v1/tokens/{name}", None
 
 
+def _correct(p: Practice) -> tuple[str, Body]:
+    return f"/v1/studies/{p.new_study()['id']}", {"priority": "STAT", "reason": "upgraded"}
+
+
+def _cancel(p: Practice) -> tuple[str, Body]:
+    return f"/v1/studies/{p.new_study()['id']}/cancel", {"reason": "ordered in error"}
+
+
+def _absence_to_delete(p: Practice) -> tuple[str, Body]:
+    start = datetime.now(UTC) + timedelta(hours=next(p.shift_hours))
+    window = {"available": False, "from": iso(start), "to": iso(start + timedelta(minutes=30))}
+    booked = check(p.admin.post("/v1/radiologists/rad-3/availability", json=window), 200)
+    return f"/v1/radiologists/rad-3/absences/{booked['absence']['id']}", None
+
+
 def fixed(path: str, body: Body = None) -> Callable[[Practice], tuple[str, Body]]:
     return lambda _: (path, body)
 
@@ -174,6 +189,23 @@ ENDPOINTS = [
         Permission.PRACTICE_READ,
         fixed("/v1/facilities/fac-1"),
     ),
+    Endpoint("GET", "/v1/facilities", Permission.PRACTICE_READ, fixed("/v1/facilities")),
+    Endpoint("GET", "/v1/radiologists", Permission.PRACTICE_READ, fixed("/v1/radiologists")),
+    Endpoint("GET", "/v1/shifts", Permission.PRACTICE_READ, fixed("/v1/shifts?radiologist=rad-3")),
+    Endpoint(
+        "GET",
+        "/v1/radiologists/{radiologist_id}/absences",
+        Permission.WORKLIST_READ,
+        fixed("/v1/radiologists/rad-1/absences"),
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/radiologists/{radiologist_id}/absences/{absence_id}",
+        Permission.AVAILABILITY_WRITE,
+        _absence_to_delete,
+    ),
+    Endpoint("PATCH", "/v1/studies/{study_id}", Permission.STUDY_CREATE, _correct),
+    Endpoint("POST", "/v1/studies/{study_id}/cancel", Permission.STUDY_CREATE, _cancel),
     Endpoint(
         "PUT",
         "/v1/radiologists/{radiologist_id}",

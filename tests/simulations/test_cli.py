@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from nighthawk.cli import app
 from simulations.results import STUDY_COLUMNS
 
 SCENARIO = """\
@@ -49,6 +53,8 @@ def simulate(*args: str | Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=600,
+        # Wide enough that rich does not wrap a table cell across lines.
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
@@ -98,6 +104,15 @@ def test_a_comparison_writes_studies_summary_and_report(
     assert report.count("data:image/png;base64,") >= 4
     assert "cherry_pick" in report and "difference" in report.lower()
     assert "greedy" in done.stdout and "report.html" in done.stdout
+    # Before: the paired differences were only in the files.
+    for policy in ("pull", "cherry_pick"):
+        assert f"{policy} vs greedy: paired difference" in done.stdout
+    for label in ("STAT breaches", "STAT met", "Difference", "95% CI", "Significant"):
+        assert label in done.stdout
+    assert " pp " in done.stdout
+    # Two replications: said on stderr and in the summary.
+    assert "warning: 2 replications (greedy, pull, cherry_pick), fewer than 5" in done.stderr
+    assert summary["warnings"] and "fewer than 5" in summary["warnings"][0]
 
 
 def test_the_same_seed_gives_identical_output(scenario_file: Path, tmp_path: Path) -> None:
@@ -227,3 +242,101 @@ def test_an_unreachable_scheduler_is_a_clear_error(scenario_file: Path, tmp_path
     assert done.returncode == 2
     assert "--scheduler: cannot run on tcp://127.0.0.1:9" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ----- in process (typer's runner): the checks that stop before any simulation ------------
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, ["simulate", *map(str, args)])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--days", "0.05"),
+            "--days 0.05 (1.2 h) must be longer than the warm-up of 2 h (the scenario's "
+            "warmup_hours; set another with --warmup-hours)",
+        ),
+        (
+            ("--days", "0.5", "--warmup-hours", "12"),
+            "--days 0.5 (12 h) must be longer than the warm-up of 12 h (--warmup-hours)",
+        ),
+        (
+            ("--warmup-hours", "24"),
+            "--warmup-hours 24 must be shorter than the scenario's 1 day (24 h)",
+        ),
+        (("--warmup-hours", "-1"), "--warmup-hours: must be between 0 and"),
+    ],
+)
+def test_days_and_warmup_errors_name_both_values(
+    scenario_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    # Before: "--days: shorter than the scenario's warmup_hours", and no --warmup-hours.
+    done = invoke(scenario_file, *args, "--out", tmp_path / "o")
+    assert done.exit_code == 2
+    assert done.stderr.startswith(message)
+
+
+def test_a_misspelled_field_is_not_also_reported_missing(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text(
+        SCENARIO.replace("per_hour: 4,", "per_huor: 4,").replace("speed: 1.2", "sped: 1.2")
+    )
+    done = invoke(path, "--out", tmp_path / "o")
+    assert done.exit_code == 2
+    assert done.stderr.splitlines() == [
+        f"{path}: arrivals[1].per_huor: unknown field (did you mean per_hour?)",
+        f"{path}: radiologists[2].sped: unknown field (did you mean speed?)",
+    ]
+
+
+def test_a_yaml_syntax_error_names_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(SCENARIO.replace("days: 1", "days: 1: 2"))
+    done = invoke(path, "--out", tmp_path / "o")
+    assert done.exit_code == 2
+    assert done.stderr.startswith(f"{path}: not valid YAML (line 3, column 8: mapping values")
+
+
+def test_likely_mistakes_are_warned_about_and_strict_refuses_them(
+    scenario_file: Path, tmp_path: Path
+) -> None:
+    scenario_file.write_text(
+        SCENARIO.replace(
+            "{id: fac-2, state: CO, timezone: America/Denver}",
+            "{id: fac-2, state: CO, timezone: America/New_York}",
+        )
+    )
+    expected = [
+        f"{scenario_file}: facilities[1].timezone: America/New_York is not a time zone of CO "
+        "(one of America/Denver); local hours would run on another clock",
+        f"{scenario_file}: radiologists[2].shifts[0]: end equals start (00:00): read as 24 "
+        'hours on duty; write end: "24:00" for a whole day from midnight',
+    ]
+    strict = invoke(scenario_file, "--strict", "--out", tmp_path / "strict")
+    assert strict.exit_code == 2
+    assert strict.stderr.splitlines() == [
+        *expected,
+        "--strict: refused for 2 warning(s); fix them or drop --strict",
+    ]
+    assert not (tmp_path / "strict").exists()
+    out = tmp_path / "o"
+    warned = invoke(
+        scenario_file,
+        "--policy",
+        "pull",
+        "--replications",
+        "5",
+        "--warmup-hours",
+        "6",
+        "--out",
+        out,
+        "--no-progress",
+    )
+    assert warned.exit_code == 0, warned.stderr
+    assert warned.stderr.splitlines() == [f"warning: {line}" for line in expected]
+    # --warmup-hours moved the warm-up: arrivals before 06:00 are left out, none after.
+    studies = rows(out / "studies.csv")
+    early = {row["warmup"] for row in studies if row["arrived_at"] < "2026-12-01T06"}
+    late = {row["warmup"] for row in studies if row["arrived_at"] >= "2026-12-01T06"}
+    assert early == {"True"} and late == {"False"}

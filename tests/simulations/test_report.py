@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from simulations.report import _utilization_grid, _waiting_by_hour, write_report
+from simulations.plots import utilization_grid, waiting_by_hour
+from simulations.report import write_report
 from simulations.results import ReplicationResult
 from simulations.summary import build_summary
 from tests.simulations.test_summary import HAND_STUDIES, Study, make_result
@@ -79,8 +80,8 @@ def test_every_figure_is_closed(single_page: str) -> None:
 
 def test_summary_table_shows_figures_with_intervals(single_page: str) -> None:
     summary_html = sections(single_page)["Summary"]
-    # STAT met share per replication: 1/4 and 1/5, so the mean is 22.5%.
-    assert "22.5% [" in summary_html
+    # STAT met 1 of 4 and 1 of 5: pooled 2 of 9, 22.2%.
+    assert "22.2% [" in summary_html
     for heading in ("STAT", "URGENT", "ROUTINE", "ALL", "TAT p90 (min)", "Met SLA"):
         assert f">{heading}<" in summary_html
 
@@ -121,7 +122,7 @@ def test_backlog_counts_arrived_and_not_started() -> None:
         Study("URGENT", 90.0, 150.0, 160.0),  # waits over hour 2
         Study("ROUTINE", 100.0),  # never started: waits to the end
     ]
-    backlog = _waiting_by_hour(make_result("fifo", 1, studies))
+    backlog = waiting_by_hour(make_result("fifo", 1, studies))
     assert list(backlog) == [0, 1, 2, 1]
 
 
@@ -130,7 +131,7 @@ def test_utilization_grid_by_utc_hour_blank_off_shift() -> None:
     shift = [[60, 60, 60, 0], [0, 0, 60, 0]]
     first = make_result("fifo", 1, HAND_STUDIES, busy=busy, shift=shift)
     second = make_result("fifo", 2, HAND_STUDIES, busy=[[0, 60, 45, 0], [0, 0, 30, 0]], shift=shift)
-    grid = _utilization_grid([first, second], ["r1", "r2"])
+    grid = utilization_grid([first, second], ["r1", "r2"])
     assert grid.shape == (2, 24)
     assert np.isnan(grid[0, 0])  # hour 0 is the warm-up: not measured
     assert grid[0, 1] == pytest.approx((30 + 60) / 120)
@@ -155,3 +156,13 @@ def test_many_facilities_show_the_worst_30(tmp_path: Path) -> None:
     page = render([run], tmp_path / "report.html")
     assert page.count(IMAGE) == len(PLOT_SECTIONS)
     assert "the worst 30 of 40" in page
+
+
+def test_the_page_warns_about_few_replications(single_page: str) -> None:
+    assert '<p class="warning">Warning: 2 replications (fifo), fewer than 5' in single_page
+
+
+def test_worst_facilities_say_which_are_ranked(single_page: str) -> None:
+    summary_html = sections(single_page)["Summary"]
+    assert "with at least 30 measured STAT and URGENT studies" in summary_html
+    assert "STAT+URGENT met SLA" in summary_html

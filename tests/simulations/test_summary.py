@@ -14,18 +14,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from simulations.definitions import RECOMMENDED_REPLICATIONS
+from simulations.intervals import wilson_interval
 from simulations.results import EXTRA_COLUMNS, STUDY_COLUMNS, ReplicationResult
-from simulations.summary import (
-    COMPARED_METRICS,
-    SUMMARY_TABLE_COLUMNS,
-    across_replications,
-    build_summary,
-    facility_compliance,
-    format_ci,
-    format_pm,
-    summary_table,
-    write_summary,
-)
+from simulations.summary import COMPARED_METRICS, build_summary, write_summary
 
 T0 = pd.Timestamp("2024-01-01 00:00", tz="UTC")
 SLA_MINUTES = {"STAT": 30.0, "URGENT": 120.0, "ROUTINE": 1440.0}
@@ -194,55 +186,27 @@ def test_priority_without_studies_is_none_not_nan() -> None:
         assert urgent[name] == {"mean": None, "ci95": None, "values": [None]}
 
 
-def test_worst_facilities_pooled_over_replications() -> None:
-    first = make_result("fifo", 1, HAND_STUDIES)
-    second = make_result(
-        "fifo", 2, [Study("URGENT", 100.0, 300.0, 400.0, facility="F2", state="CA")]
-    )
-    summary = build_summary([first, second], scenario_name="s", seed=1)
-    worst = summary["policies"]["fifo"]["worst_facilities"]
-    assert worst == [
-        {
-            "facility": "F1",
-            "state": "NY",
-            "count": 3,
-            "met_sla_share": pytest.approx(1 / 3),
-            "stat_met_share": pytest.approx(1 / 3),
-        },
-        {
-            "facility": "F2",
-            "state": "CA",
-            "count": 3,
-            "met_sla_share": pytest.approx(2 / 3),
-            "stat_met_share": None,
-        },
-    ]
-
-
-def test_facility_compliance_lists_at_most_ten_worst_first() -> None:
-    studies = [
-        Study("STAT", 60.0 + i, 60.0 + i, 70.0 + i + (i % 3) * 30, facility=f"F{i:02d}")
-        for i in range(14)
-    ]
-    run = make_result("fifo", 1, studies)
-    table = facility_compliance([run])
-    assert len(table) == 14
-    assert list(table["met_sla_share"]) == sorted(table["met_sla_share"])
-    worst = build_summary([run], scenario_name="s", seed=1)["policies"]["fifo"]["worst_facilities"]
-    assert len(worst) == 10
-    assert all(row["met_sla_share"] == 0 for row in worst[:9])
-
-
 def test_utilization_over_measured_hours_only() -> None:
     busy = [[60, 30, 30, 0], [0, 0, 60, 30], [0, 0, 0, 0]]
     shift = [[60, 60, 60, 0], [0, 0, 60, 60], [60, 0, 0, 0]]  # r3: only in the warm-up hour
     run = make_result("fifo", 1, HAND_STUDIES, readers=("r1", "r2", "r3"), busy=busy, shift=shift)
     utilization = build_summary([run], scenario_name="s", seed=1)["policies"]["fifo"]["utilization"]
-    assert utilization["by_reader"] == {"r1": 0.5, "r2": 0.75, "r3": None}
-    assert utilization["mean"] == pytest.approx((0.5 + 0.75) / 2)  # readers never on shift skipped
+    # Before: r3 was null; now it is named, with the reason in the definitions.
+    assert utilization["by_reader"] == {"r1": 0.5, "r2": 0.75}
+    assert utilization["readers_without_shift_time"] == ["r3"]
+    assert utilization["mean"] == pytest.approx((60 + 90) / (120 + 120))  # minutes pooled
 
 
-def test_utilization_by_reader_is_mean_over_replications() -> None:
+def test_utilization_weighs_readers_by_their_minutes_on_shift() -> None:
+    # r1 busy all of its 3 measured hours, r2 idle in its one: pooled 3/4, not (1 + 0) / 2.
+    busy = [[0, 60, 60, 60], [0, 0, 0, 0]]
+    shift = [[0, 60, 60, 60], [0, 60, 0, 0]]
+    run = make_result("fifo", 1, HAND_STUDIES, busy=busy, shift=shift)
+    utilization = build_summary([run], scenario_name="s", seed=1)["policies"]["fifo"]["utilization"]
+    assert utilization["mean"] == pytest.approx(0.75)
+
+
+def test_utilization_by_reader_is_pooled_over_replications() -> None:
     half = make_result("fifo", 1, HAND_STUDIES)
     full = make_result("fifo", 2, HAND_STUDIES, busy=[[60.0] * 4, [60.0] * 4])
     utilization = build_summary([half, full], scenario_name="s", seed=1)["policies"]["fifo"][
@@ -250,6 +214,16 @@ def test_utilization_by_reader_is_mean_over_replications() -> None:
     ]
     assert utilization["by_reader"] == {"r1": 0.75, "r2": 0.75}
     assert utilization["values"] == [0.5, 1.0]
+    low, high = utilization["ci95"]
+    assert 0.5 <= low <= 0.75 <= high <= 1.0
+
+
+def test_utilization_never_exceeds_one_even_if_busy_minutes_do() -> None:
+    # Hand-built busy minutes above the shift's (the runner no longer makes them): capped.
+    run = make_result("fifo", 1, HAND_STUDIES, busy=[[60.0, 70.0, 70.0, 70.0]] * 2)
+    utilization = build_summary([run], scenario_name="s", seed=1)["policies"]["fifo"]["utilization"]
+    assert utilization["mean"] == 1.0
+    assert set(utilization["by_reader"].values()) == {1.0}
 
 
 def test_totals_of_events_and_wall_time() -> None:
@@ -265,31 +239,6 @@ def test_totals_of_events_and_wall_time() -> None:
 # --- across replications --------------------------------------------------------------------
 
 
-def test_student_t_interval_matches_scipy() -> None:
-    values = [1.0, 2.0, 4.0, 7.0]
-    stat = across_replications(values)
-    low, high = stats.t.interval(
-        0.95, df=len(values) - 1, loc=np.mean(values), scale=stats.sem(values)
-    )
-    assert stat["mean"] == pytest.approx(3.5)
-    assert stat["ci95"] == [pytest.approx(low), pytest.approx(high)]
-    assert stat["values"] == values
-
-
-def test_interval_by_hand_for_two_values() -> None:
-    stat = across_replications([10.0, 14.0])
-    half = stats.t.ppf(0.975, 1) * math.sqrt(8.0) / math.sqrt(2.0)
-    assert stat["ci95"] == [pytest.approx(12.0 - half), pytest.approx(12.0 + half)]
-
-
-def test_undefined_values_are_skipped() -> None:
-    stat = across_replications([1.0, None, float("nan"), 3.0])
-    assert stat["mean"] == 2.0
-    assert stat["values"] == [1.0, None, None, 3.0]
-    assert stat["ci95"] is not None
-    assert across_replications([None]) == {"mean": None, "ci95": None, "values": [None]}
-
-
 def test_statistic_per_replication_then_interval() -> None:
     runs = [
         stat_run("fifo", rep, met=met, missed=missed)
@@ -298,10 +247,103 @@ def test_statistic_per_replication_then_interval() -> None:
     stat = build_summary(runs, scenario_name="s", seed=1)["policies"]["fifo"]
     shares = stat["by_priority"]["STAT"]["met_sla_share"]
     assert shares["values"] == [0.75, 0.5, 0.25]
+    assert shares["mean"] == pytest.approx(6 / 12)  # pooled
+    # Pearson X² = (1 + 0 + 1) / (4 · 0.25) = 2 over 2 df: no extra-binomial spread (φ = 1).
     assert shares["ci95"] == pytest.approx(
-        list(stats.t.interval(0.95, df=2, loc=0.5, scale=stats.sem([0.75, 0.5, 0.25])))
+        wilson_interval(6, 12, critical=stats.t.ppf(0.975, 2), dispersion=1.0)
     )
+    assert stat["by_priority"]["STAT"]["met"]["values"] == [3, 2, 1]
     assert stat["stat_breaches"]["values"] == [1, 2, 3]
+
+
+def test_overdispersed_replications_widen_the_share_interval() -> None:
+    steady = [stat_run("fifo", rep, met=50, missed=50) for rep in (1, 2, 3)]
+    swinging = [
+        stat_run("fifo", rep, met=met, missed=100 - met) for rep, met in ((1, 20), (2, 50), (3, 80))
+    ]
+    intervals = [
+        build_summary(runs, scenario_name="s", seed=1)["policies"]["fifo"]["by_priority"]["STAT"][
+            "met_sla_share"
+        ]["ci95"]
+        for runs in (steady, swinging)
+    ]
+    assert intervals[1][1] - intervals[1][0] > 2 * (intervals[0][1] - intervals[0][0])
+    assert intervals[1][0] >= 0 and intervals[1][1] <= 1
+
+
+def test_intervals_stay_in_range_with_two_replications() -> None:
+    # The case: with 2 replications a Student-t interval gave 92.3% [62.6, 122.1],
+    # TAT p99 [-85.1, 802.3] and utilization [64.5, 118.5].
+    first = stat_run("fifo", 1, met=9, missed=1)
+    second = make_result(
+        "fifo",
+        2,
+        [Study("STAT", 60.0 + i, 60.0 + i, 61.0 + i) for i in range(10)]
+        + [Study("STAT", 60.0, 60.0, 900.0)],
+        busy=[[60.0, 60.0, 60.0, 60.0], [60.0, 40.0, 40.0, 40.0]],
+    )
+    policy = build_summary([first, second], scenario_name="s", seed=1)["policies"]["fifo"]
+    stat = policy["by_priority"]["STAT"]
+    for name in ("met_sla_share",):
+        low, high = stat[name]["ci95"]
+        assert 0 <= low <= stat[name]["mean"] <= high <= 1
+    for name in ("tat_p50", "tat_p90", "tat_p99", "mean_wait", "count", "unread"):
+        low, high = stat[name]["ci95"]
+        assert 0 <= low <= high, name
+        assert min(stat[name]["values"]) <= low and high <= max(stat[name]["values"]), name
+    low, high = policy["utilization"]["ci95"]
+    assert 0 <= low <= high <= 1
+    low, high = policy["stat_breaches"]["ci95"]
+    assert low >= 0
+
+
+def test_bootstrap_intervals_are_the_same_every_run() -> None:
+    runs = [stat_run("fifo", rep, met=10 - rep, missed=rep) for rep in (1, 2, 3, 4)]
+    first = build_summary(runs, scenario_name="s", seed=1)
+    second = build_summary(runs, scenario_name="s", seed=99)
+    stat = first["policies"]["fifo"]["by_priority"]["STAT"]
+    assert (
+        stat["tat_p90"]["ci95"]
+        == second["policies"]["fifo"]["by_priority"]["STAT"]["tat_p90"]["ci95"]
+    )
+
+
+def test_fewer_than_five_replications_are_warned_about_in_the_summary() -> None:
+    few = build_summary(
+        [stat_run("fifo", rep, met=3, missed=1) for rep in (1, 2)], scenario_name="s", seed=1
+    )
+    [warning] = few["warnings"]
+    assert (
+        "2 replications (fifo)" in warning and f"fewer than {RECOMMENDED_REPLICATIONS}" in warning
+    )
+    enough = build_summary(
+        [stat_run("fifo", rep, met=3, missed=1) for rep in range(RECOMMENDED_REPLICATIONS)],
+        scenario_name="s",
+        seed=1,
+    )
+    assert enough["warnings"] == []
+
+
+def test_the_summary_defines_every_measure_with_its_unit() -> None:
+    runs = [stat_run("fifo", 1, met=1, missed=1), stat_run("smart", 1, met=2, missed=0)]
+    summary = build_summary(runs, scenario_name="s", seed=1)
+    definitions = summary["definitions"]
+    policy = summary["policies"]["fifo"]
+    measures = [
+        *policy["by_priority"]["STAT"],
+        "stat_breaches",
+        "utilization",
+        "utilization.by_reader",
+        "worst_facilities",
+        "wall_seconds",
+        "events",
+        *(f"comparisons.{metric}" for metric in summary["comparisons"]["smart"]),
+    ]
+    for measure in measures:
+        assert set(definitions[measure]) == {"unit", "meaning", "interval"}, measure
+    assert definitions["met_sla_share"]["unit"] == "fraction"
+    assert definitions["tat_p90"]["unit"] == "minutes"
+    assert "fractions from 0 to 1" in summary["conventions"]["shares"]
 
 
 # --- comparisons ----------------------------------------------------------------------------
@@ -352,8 +394,12 @@ def test_only_shared_replications_are_paired() -> None:
     ]["smart"]
     assert comparison["stat_breaches"]["replication_ids"] == [2, 3]
     assert comparison["stat_breaches"]["values"] == [0, 1]
-    met_share = comparison["stat_met_sla_share"]["values"]
-    assert met_share == [pytest.approx(3 / 5 - 1 / 2), pytest.approx(3 / 6 - 1 / 2)]
+    share = comparison["stat_met_sla_share"]
+    assert share["replication_ids"] == [2, 3]
+    # One more met in each; the denominators (4 and 5, 4 and 6) are averaged, as the
+    # simulator's policies never see different studies.
+    assert share["values"] == [pytest.approx(1 / 4.5), pytest.approx(1 / 5)]
+    assert share["mean"] == pytest.approx(2 / 9.5)
 
 
 def test_comparison_of_share_and_p90() -> None:
@@ -410,34 +456,3 @@ def test_summary_is_strict_json(tmp_path: Path) -> None:
     loaded = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
     assert loaded == summary
     assert "NaN" not in path.read_text(encoding="utf-8")
-
-
-def test_format_ci() -> None:
-    share = {"mean": 0.931, "ci95": [0.912, 0.95], "values": []}
-    assert format_ci(share, percent=True) == "93.1% [91.2, 95.0]"
-    assert format_ci({"mean": 12.4, "ci95": [11.0, 13.8], "values": []}) == "12.4 [11.0, 13.8]"
-    assert format_ci({"mean": 12.44, "ci95": None, "values": []}, 2) == "12.44"
-    assert format_ci({"mean": None, "ci95": None, "values": []}) == "n/a"
-
-
-def test_format_pm() -> None:
-    share = {"mean": 0.931, "ci95": [0.912, 0.95], "values": []}
-    assert format_pm(share, percent=True) == "93.1% ± 1.9"
-    assert format_pm({"mean": 3.0, "ci95": None, "values": []}) == "3.0"
-
-
-def test_summary_table_rows() -> None:
-    runs = [stat_run("fifo", rep, met=3, missed=1) for rep in (1, 2)]
-    runs += [stat_run("smart", rep, met=2 + rep, missed=2 - rep) for rep in (1, 2)]
-    rows = summary_table(build_summary(runs, scenario_name="s", seed=1))
-    assert [row[0] for row in rows] == ["fifo", "smart"]
-    assert all(len(row) == len(SUMMARY_TABLE_COLUMNS) for row in rows)
-    assert rows[0] == [
-        "fifo",
-        "75.0% ± 0.0",
-        "38.0 ± 0.0",
-        "1.0 ± 0.0",
-        "75.0% ± 0.0",
-        "50.0% ± 0.0",
-    ]
-    assert rows[1][1].startswith("87.5% ± ")

@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from models.api import StudyIn
 from models.priority import Modality, Priority
-from models.tables import FACILITY, RADIOLOGIST, SHIFT, STUDY, StudyStatus
+from models.tables import AUDIT, FACILITY, RADIOLOGIST, SHIFT, STUDY, StudyStatus
 from nighthawk.demo import _MODALITY_SHARE, _reading_minutes
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.db import read_transaction
@@ -94,6 +95,9 @@ class ReadingStep:
     completed: int
 
 
+DEMO_READERS_REFRESH = timedelta(minutes=5)
+
+
 class DemoReaders:
     """The practice's radiologists at work: each reads their worklist top down, one at a time.
 
@@ -104,10 +108,15 @@ class DemoReaders:
     AssignmentService.start/complete, as a PACS integration would, so the audit trail,
     re-planning and reports see ordinary traffic. Refusals (a re-plan moved the study a
     moment ago: 409) are logged and retried on the next step.
+
+    Only the demo practice's own readers act (those the demo put last): a reader the user
+    creates, or takes over by putting it again, is the user's to drive.
     """
 
     def __init__(self, assignments: AssignmentService) -> None:
         self.assignments = assignments
+        self._demo_readers: frozenset[str] = frozenset()
+        self._known_at: datetime | None = None
 
     def step(self) -> ReadingStep:
         """Finish due reads and start idle readers' next studies; never raises."""
@@ -153,6 +162,9 @@ class DemoReaders:
                 .where(SHIFT.c.start <= now, SHIFT.c.end > now, RADIOLOGIST.c.available)
             ).scalars()
             on = set(on_shift)
+            demo = self._readers(connection, now)
+        rows = [row for row in rows if row.assigned_to in demo]
+        on &= demo
         reading = [
             (
                 row.id,
@@ -162,6 +174,20 @@ class DemoReaders:
             for row in rows
         ]
         return reading, on
+
+    def _readers(self, connection: Connection, now: datetime) -> frozenset[str]:
+        """The readers the demo put last, re-read every few minutes (a user may take one over)."""
+        if self._known_at is not None and now - self._known_at < DEMO_READERS_REFRESH:
+            return self._demo_readers
+        puts = connection.execute(
+            select(AUDIT.c.entity, AUDIT.c.actor)
+            .where(AUDIT.c.action == "radiologist.put")
+            .order_by(AUDIT.c.seq)
+        ).all()
+        last = {entity.removeprefix("radiologist:"): actor for entity, actor in puts}
+        self._demo_readers = frozenset(r for r, actor in last.items() if actor == DEMO_ACTOR.name)
+        self._known_at = now
+        return self._demo_readers
 
     def _complete(self, study_id: str, reader: str) -> bool:
         try:
