@@ -130,6 +130,44 @@ class PlanRecommendation(Public):
     closes_uncovered_hours: float
     closes_uncovered_hours_per_week: float
     reduces_unmet_minutes: float
+    alternatives: list[str] = Field(
+        default_factory=list,
+        description="Readers whose same additions would close the same gaps instead.",
+    )
+
+
+class PlanAddition(Public):
+    radiologist: str
+    additions: list[str]
+
+
+class PlanCombined(Public):
+    """A small set of additions that together close every structural gap papers can close
+    (chosen greedily, so small but not proven smallest), verified by re-solving."""
+
+    additions: list[PlanAddition]
+    label: str
+    closes_uncovered_hours: float
+    closes_uncovered_hours_per_week: float
+    reduces_unmet_minutes: float
+    uncovered_hours_after: float
+    structural_hours_before: float
+    structural_hours_after: float
+
+
+class PlanReaderLoad(Public):
+    """One reader's share of the roster: what `readers.csv` says of them."""
+
+    radiologist: str
+    shifts: int
+    hours: float
+    nights: int
+    weekend_shifts: int
+    busiest_week_shifts: int
+    max_shifts_per_week: int
+    avoided_shifts: int
+    unpreferred_shifts: int
+    broken_preferences: str
 
 
 class PlanCoverageHour(Public):
@@ -157,6 +195,8 @@ class PlanOut(Public):
     shifts: list[PlannedShift] | None = None
     gaps: list[PlanGap] | None = None
     recommendations: list[PlanRecommendation] | None = None
+    combined: PlanCombined | None = None
+    readers: list[PlanReaderLoad] | None = None
     coverage_summary: list[PlanCoverageHour] | None = None
 
 

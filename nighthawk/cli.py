@@ -225,7 +225,9 @@ def plan(
         int, typer.Option(help="Simulate the planned roster this many replications.")
     ] = 0,
     policy: Annotated[str, typer.Option(help="Dispatch policy for --simulate.")] = "pull",
-    seed: Annotated[int, typer.Option(help="Root seed of --simulate.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the solver (same seed, same recommendations), --simulate.")
+    ] = 0,
     recommendations: Annotated[
         int, typer.Option(help="How many verified license/credential recommendations.")
     ] = 10,
@@ -234,7 +236,7 @@ def plan(
     ] = False,
 ) -> None:
     """Plan shift rosters that cover every facility every hour at least cost: roster.csv,
-    planned.yaml, coverage.csv/png, gaps.md, recommendations.csv, report.md."""
+    planned.yaml, coverage.csv/png, gaps.md, recommendations.csv, readers.csv, report.md."""
     from nighthawk.planner.command import OptionError, PlanCommand, ScenarioError, run
 
     try:

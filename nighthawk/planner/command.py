@@ -69,6 +69,7 @@ def run(options: PlanCommand, console: Console) -> PlanResult:
         time_limit=options.time_limit,
         deterministic=options.deterministic,
         recommendations=options.recommendations,
+        seed=options.seed,
     )
     with console.status("planning the roster", spinner="dots"):
         result = plan(scenario, plan_options, history=history)
@@ -142,12 +143,18 @@ def print_summary(
     console.print(table)
     for rec in result.recommendations[:5]:
         console.print(
-            f"recommend: {rec.label}: closes {rec.closes_uncovered_hours_per_week:g} "
-            "uncovered hours a week"
+            f"recommend: {rec.label_with_alternatives(show=3)}: closes "
+            f"{rec.closes_uncovered_hours_per_week:g} uncovered hours a week"
+        )
+    if result.combined is not None:
+        combined = result.combined
+        console.print(
+            f"all together: {combined.label}: closes "
+            f"{combined.closes_uncovered_hours_per_week:g} uncovered hours a week"
         )
     console.print(
-        f"wrote roster.csv, planned.yaml, coverage.csv/png, gaps.md, "
-        f"recommendations.csv, report.md to {out}"
+        f"wrote roster.csv, planned.yaml, coverage.csv/png, gaps.md, recommendations.csv, "
+        f"readers.csv, forecast.csv, summary.json, report.md to {out}"
     )
 
 

@@ -24,6 +24,7 @@ from nighthawk.kernel import holds_through
 from nighthawk.planner.evaluate import Evaluation
 from nighthawk.planner.instance import Instance, Node
 from nighthawk.planner.result import Gap
+from nighthawk.planner.structural import workable
 
 SHOW_READERS = 4
 
@@ -32,10 +33,11 @@ def find_gaps(instance: Instance, evaluation: Evaluation, *, proven: bool) -> li
     inst = instance
     cells, nodes = np.nonzero(evaluation.uncovered)
     order = np.lexsort((cells, nodes))
+    can_work = workable(inst)
     gaps: list[Gap] = []
     current: dict[str, object] | None = None
     for c, n in zip(cells[order], nodes[order], strict=True):
-        kind, reason = explain(inst, int(c), int(n), proven=proven)
+        kind, reason = explain(inst, int(c), int(n), proven=proven, can_work=can_work)
         begin, end = float(inst.cells[c, 0]), float(inst.cells[c, 1])
         if (
             current is not None
@@ -77,7 +79,7 @@ def _gap(inst: Instance, run: dict[str, object]) -> Gap:
     return Gap(
         facility=inst.facility_ids[node.facility],
         state=inst.facility_states[node.facility],
-        need=need_label(node),
+        need=node.need,
         start=inst.start + timedelta(minutes=start),
         end=inst.start + timedelta(minutes=end),
         timezone=inst.facility_zones[node.facility],
@@ -87,19 +89,16 @@ def _gap(inst: Instance, run: dict[str, object]) -> Gap:
     )
 
 
-def need_label(node: Node) -> str:
-    if node.subspecialty:
-        return f"{node.modality.value} needing {node.subspecialty}"
-    return node.modality.value
-
-
-def explain(inst: Instance, cell: int, node: int, *, proven: bool) -> tuple[str, str]:
-    """(kind, reason) for demand of `node` uncovered in `cell`."""
+def explain(
+    inst: Instance, cell: int, node: int, *, proven: bool, can_work: np.ndarray | None = None
+) -> tuple[str, str]:
+    """(kind, reason) for demand of `node` uncovered in `cell`; structural exactly when
+    `structural.structural_cells` says so (`can_work`: `structural.workable`)."""
     end = inst.cells[cell, 1]
     eligible = holds_through(inst.until[node], end)
     if not eligible.any():
         return "structural", _nobody_may_read(inst, inst.nodes[node], end)
-    on_possible = (inst.allowed & inst.covers[cell][None, :]).any(axis=1)
+    on_possible = (workable(inst) if can_work is None else can_work)[:, cell]
     who = _who(inst, inst.nodes[node])
     if not inst.covers[cell].any():
         return "structural", "no shift template runs then"

@@ -59,6 +59,13 @@ class Node:
     modality: Modality
     subspecialty: str | None  # set only when the subspecialty is required
 
+    @property
+    def need(self) -> str:
+        """The kind of work, as the reports name it: "MR", "MR needing neuro"."""
+        if self.subspecialty:
+            return f"{self.modality.value} needing {self.subspecialty}"
+        return self.modality.value
+
 
 @dataclass
 class Instance:

@@ -13,14 +13,29 @@ import numpy as np
 import pandas as pd
 
 from models.scenario import Scenario
+from nighthawk.planner.combine import combine
 from nighthawk.planner.demand import forecast_from_arrivals, forecast_from_history
 from nighthawk.planner.evaluate import Evaluation, Roster, evaluate
 from nighthawk.planner.gaps import facility_hours, find_gaps
 from nighthawk.planner.greedy import greedy_roster
 from nighthawk.planner.instance import Instance, build_instance
 from nighthawk.planner.model import CoverageModel, PlanWeights, SolveSettings
-from nighthawk.planner.recommend import recommend
-from nighthawk.planner.result import Gap, PlanMetrics, PlanResult, RosterShift
+from nighthawk.planner.readers import reader_loads
+from nighthawk.planner.recommend import (
+    Resolve,
+    Structure,
+    Verifier,
+    ranked_options,
+    recommend,
+)
+from nighthawk.planner.result import (
+    CombinedRecommendation,
+    Gap,
+    PlanMetrics,
+    PlanResult,
+    Recommendation,
+    RosterShift,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,10 @@ class PlanOptions:
     deterministic: bool = False
     workers: int = 8
     recommendations: int = 10  # how many to report (0: skip)
-    verify: int | None = None  # estimates verified by re-solving; default 2 x, at most 10
+    seed: int = 0  # CP-SAT's random seed, for the search and every verifying re-solve
+    # Re-solves: groups of interchangeable additions verified, and at most as many again for
+    # the combined set; default 2 x recommendations, at most 10.
+    verify: int | None = None
     verify_seconds: float | None = None  # per re-solve; default a share of the time limit
     weights: PlanWeights = field(default_factory=PlanWeights)
 
@@ -60,35 +78,74 @@ def plan(
         time_limit=max(1.0, options.time_limit - spent),
         workers=options.workers,
         deterministic=options.deterministic,
+        seed=options.seed,
     )
     roster, status, stages, first = solve_roster(
         instance, settings, options.weights, started=started
     )
     evaluation = evaluate(instance, roster)
     gaps = find_gaps(instance, evaluation, proven=stages.get("coverage") == "OPTIMAL")
-    recommendations = []
+    advice = Advice()
     short = evaluation.uncovered_hours > 0 or evaluation.unmet_minutes > 0
     if options.recommendations > 0 and short:
-        verify_settings = verification_settings(
-            settings, options.verify_seconds or _verify_seconds(options)
-        )
-        recommendations = recommend(
-            instance,
-            evaluation,
-            roster,
-            lambda changed, current: _resolve(changed, current, verify_settings, options.weights),
-            limit=options.recommendations,
-            verify=options.verify or min(10, 2 * options.recommendations),
-        )
+        advice = advise(instance, options)
     metrics = _metrics(instance, roster, evaluation, gaps, status, stages, first, started)
     return PlanResult(
         shifts=roster_shifts(instance, roster),
         coverage=evaluation.coverage,
         gaps=gaps,
-        recommendations=recommendations,
+        recommendations=advice.recommendations,
         metrics=metrics,
         forecast=demand,
+        readers=reader_loads(instance, roster),
+        combined=advice.combined,
+        reference_uncovered_hours=advice.reference_hours,
     )
+
+
+@dataclass
+class Advice:
+    recommendations: list[Recommendation] = field(default_factory=list)
+    combined: CombinedRecommendation | None = None
+    reference_hours: float | None = None
+
+
+def advise(instance: Instance, options: PlanOptions) -> Advice:
+    """Recommendations and the combined set, all measured against the reference roster, so
+    neither depends on the main search (its workers and wall clock), only on the scenario,
+    the options and the seed."""
+    resolve = verifying_resolve(options)
+    reference = reference_roster(instance, resolve)
+    structure = Structure.of(instance)
+    ranked = ranked_options(instance, reference[1], structure)
+    verify = options.verify or min(10, 2 * options.recommendations)
+    verifier = Verifier(instance, reference, resolve)
+    return Advice(
+        recommendations=recommend(verifier, ranked, limit=options.recommendations, verify=verify),
+        combined=combine(verifier, ranked, structure, steps=verify),
+        reference_hours=round(reference[1].uncovered_hours, 2),
+    )
+
+
+def verifying_resolve(options: PlanOptions) -> Resolve:
+    """How the reference roster, each recommendation and each step of the combined set are
+    re-solved: coverage and capacity only, deterministic (one worker, the seed, a
+    deterministic limit), so every candidate gets the same search effort and every run the
+    same answer."""
+    settings = verification_settings(
+        SolveSettings(workers=options.workers, seed=options.seed),
+        options.verify_seconds or _verify_seconds(options),
+    )
+
+    def resolve(changed: Instance, current: Roster) -> tuple[Roster, Evaluation]:
+        return _resolve(changed, current, settings, options.weights)
+
+    return resolve
+
+
+def reference_roster(instance: Instance, resolve: Resolve) -> tuple[Roster, Evaluation]:
+    """The roster recommendations are measured against: the greedy roster, re-solved."""
+    return resolve(instance, greedy_roster(instance))
 
 
 def solve_roster(
@@ -126,8 +183,7 @@ def _resolve(
 
 
 def verification_settings(settings: SolveSettings, seconds: float) -> SolveSettings:
-    """How each recommendation (and its control) is re-solved: coverage and capacity only,
-    deterministic, so the control and each candidate get the same search effort."""
+    """`settings` made into those of a verifying re-solve (see `verifying_resolve`)."""
     return replace(settings, soft=False, deterministic=True, time_limit=seconds, max_cut_rounds=3)
 
 
@@ -171,7 +227,7 @@ def _metrics(
         shifts=len(roster),
         cost=round(sum(s.cost for s in slots), 2),
         uncovered_hours=round(evaluation.uncovered_hours, 2),
-        unmet_minutes=round(evaluation.unmet_minutes, 1),
+        unmet_minutes=round(evaluation.unmet_minutes, 2),
         demand_minutes=round(evaluation.demand_minutes, 1),
         max_nights=int(nights.max(initial=0)),
         max_weekend_shifts=int(weekends.max(initial=0)),

@@ -25,13 +25,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from models.api import Public
 from models.errors import describe_first_error
 from models.plans_api import (
+    PlanAddition,
+    PlanCombined,
     PlanCoverageHour,
     PlanGap,
     PlanIn,
@@ -39,13 +41,14 @@ from models.plans_api import (
     PlannedShift,
     PlanOut,
     PlanPublishedOut,
+    PlanReaderLoad,
     PlanRecommendation,
 )
 from models.scenario import Scenario, ScenarioError
 from models.tables import FACILITY, JOB_LEASE, PLAN, RADIOLOGIST, SHIFT, STUDY, PlanStatus
 from models.types import format_utc_time, parse_utc_time
 from nighthawk.planner.planner import PlanOptions, plan
-from nighthawk.planner.result import PlanResult
+from nighthawk.planner.result import CombinedRecommendation, PlanResult
 from nighthawk.service import audit
 from nighthawk.service.assignment import AssignmentService
 from nighthawk.service.auth import Principal
@@ -77,6 +80,8 @@ class PlanResultOut(Public):
     shifts: list[PlannedShift]
     gaps: list[PlanGap]
     recommendations: list[PlanRecommendation]
+    combined: PlanCombined | None = None
+    readers: list[PlanReaderLoad] = Field(default_factory=list)
     coverage_summary: list[PlanCoverageHour]
 
 
@@ -555,14 +560,49 @@ def result_json(result: PlanResult) -> dict[str, Any]:
                 closes_uncovered_hours=float(r.closes_uncovered_hours),
                 closes_uncovered_hours_per_week=float(r.closes_uncovered_hours_per_week),
                 reduces_unmet_minutes=float(r.reduces_unmet_minutes),
+                alternatives=list(r.alternatives),
             )
             for r in result.recommendations
+        ],
+        combined=combined_out(result.combined),
+        readers=[
+            PlanReaderLoad(
+                radiologist=load.radiologist,
+                shifts=int(load.shifts),
+                hours=float(load.hours),
+                nights=int(load.nights),
+                weekend_shifts=int(load.weekend_shifts),
+                busiest_week_shifts=int(load.busiest_week_shifts),
+                max_shifts_per_week=int(load.max_shifts_per_week),
+                avoided_shifts=int(load.avoided_shifts),
+                unpreferred_shifts=int(load.unpreferred_shifts),
+                broken_preferences=load.broken_preferences,
+            )
+            for load in result.readers
         ],
         coverage_summary=coverage_summary(result.coverage),
     )
     stored = out.model_dump(mode="json")
     PlanResultOut.model_validate(stored)  # e.g. a NaN would come back as null: refuse it now
     return stored
+
+
+def combined_out(combined: CombinedRecommendation | None) -> PlanCombined | None:
+    if combined is None:
+        return None
+    return PlanCombined(
+        additions=[
+            PlanAddition(radiologist=reader, additions=list(papers))
+            for reader, papers in combined.additions
+        ],
+        label=combined.label,
+        closes_uncovered_hours=float(combined.closes_uncovered_hours),
+        closes_uncovered_hours_per_week=float(combined.closes_uncovered_hours_per_week),
+        reduces_unmet_minutes=float(combined.reduces_unmet_minutes),
+        uncovered_hours_after=float(combined.uncovered_hours_after),
+        structural_hours_before=float(combined.structural_hours_before),
+        structural_hours_after=float(combined.structural_hours_after),
+    )
 
 
 def coverage_summary(coverage: pd.DataFrame) -> list[PlanCoverageHour]:

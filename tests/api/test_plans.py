@@ -135,6 +135,13 @@ def test_plan_is_queued_at_once_and_solved_in_the_background(practice: Api) -> N
     for gap in done["gaps"]:
         assert gap["kind"] in ("structural", "competing") and gap["reason"]
     assert isinstance(done["recommendations"], list)
+    # One row per reader on the roster, as readers.csv has them, adding up to the roster.
+    loads = {load["radiologist"]: load for load in done["readers"]}
+    for reader in {s["radiologist"] for s in done["shifts"]}:
+        assert loads[reader]["shifts"] == sum(s["radiologist"] == reader for s in done["shifts"])
+    assert sum(load["shifts"] for load in loads.values()) == len(done["shifts"])
+    for recommendation in done["recommendations"]:
+        assert isinstance(recommendation["alternatives"], list)
     hours = done["coverage_summary"]
     assert hours and [h["hour"] for h in hours] == sorted(h["hour"] for h in hours)
     assert set(hours[0]) == {

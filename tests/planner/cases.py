@@ -59,3 +59,32 @@ def planning(**fields: Any) -> Scenario:
 
 def run_plan(scenario: Scenario, options: PlanOptions = FAST) -> PlanResult:
     return plan(scenario, options)
+
+
+def with_additions(scenario: Scenario, reader_id: str, additions: tuple[str, ...]) -> Scenario:
+    """The scenario with a recommendation's additions ("license in WY", "credential at wy-1",
+    "subspecialty neuro") written into the reader's record, as a credentialing office would."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    spec = next(r for r in data["radiologists"] if r["id"] == reader_id)
+    for addition in additions:
+        if addition.startswith("license in "):
+            state = addition.removeprefix("license in ")
+            spec["licenses"] = [x for x in spec["licenses"] if x["state"] != state]
+            spec["licenses"].append({"state": state})
+        elif addition.startswith("credential at "):
+            facility = addition.removeprefix("credential at ")
+            spec["credentials"] = [x for x in spec["credentials"] if x["facility"] != facility]
+            spec["credentials"].append({"facility": facility})
+        else:
+            spec["subspecialties"].append(addition.removeprefix("subspecialty "))
+    return parse_scenario(data)
+
+
+def candidate(reader: int, additions: tuple[str, ...]) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """A recommendation's additions in words back as `recommend.Candidate`."""
+    parsed = []
+    for addition in additions:
+        kind, _, value = addition.partition(" ")
+        value = value.removeprefix("in ").removeprefix("at ")
+        parsed.append((kind, value))
+    return reader, tuple(parsed)

@@ -47,10 +47,15 @@ NIGHT_MINUTES = 180  # of local 00:00-06:00 that make a shift a night shift
 
 
 class ShiftLike(Protocol):
-    radiologist: str
-    template: str
-    start: datetime
-    end: datetime
+    # Read-only, so frozen dataclasses (the planner's `RosterShift`, `Shift`) qualify.
+    @property
+    def radiologist(self) -> str: ...
+    @property
+    def template(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -481,12 +486,16 @@ def weekend_shifts_per_reader(scenario: Scenario, shifts: Sequence[ShiftLike]) -
 
 def preference_misses(scenario: Scenario, shifts: Sequence[ShiftLike]) -> int:
     """Shifts of a template the reader avoids, or not among those they prefer (if any)."""
-    misses = 0
+    return sum(preference_misses_per_reader(scenario, shifts).values())
+
+
+def preference_misses_per_reader(scenario: Scenario, shifts: Sequence[ShiftLike]) -> dict[str, int]:
+    misses = {r.id: 0 for r in scenario.radiologists}
     for shift in shifts:
         reader = _reader(scenario, shift.radiologist)
         assert reader is not None
         preferred = set(reader.prefers) | set(reader.preferences.prefers)
         avoided = set(reader.preferences.avoids)
         if shift.template in avoided or (preferred and shift.template not in preferred):
-            misses += 1
+            misses[reader.id] += 1
     return misses

@@ -11,8 +11,9 @@ modalities, a subspecialty, speeds, weekly limits, availability and leave; 1-3 f
   that work (and every "competing" one really had someone);
 * on instances small enough to try every roster, an OPTIMAL plan leaves uncovered the fewest
   hours any legal roster can;
-* every recommendation closes what it claims: with the addition, the re-solved roster is legal
-  and leaves exactly `uncovered_hours_after`, `closes_uncovered_hours` below the baseline;
+* every recommendation closes what it claims: with the addition, the roster re-solved from the
+  reference roster is legal and leaves exactly `uncovered_hours_after`,
+  `closes_uncovered_hours` below the reference's;
 * `flow.allocate` leaves unmet exactly the largest Hall deficiency.
 """
 
@@ -33,15 +34,15 @@ from hypothesis import strategies as st
 from models.scenario import Scenario, parse_scenario
 from nighthawk.planner.flow import allocate
 from nighthawk.planner.instance import build_instance
-from nighthawk.planner.model import PlanWeights, SolveSettings
 from nighthawk.planner.planner import (
     PlanOptions,
-    _resolve,
     plan,
+    reference_roster,
     roster_shifts,
-    verification_settings,
+    verifying_resolve,
 )
 from nighthawk.planner.recommend import apply
+from nighthawk.planner.structural import structural_cells
 from tests.planner import cases
 from tests.planner.checker import (
     HOUR,
@@ -364,6 +365,7 @@ def test_every_roster_keeps_the_rules_and_reports_its_true_coverage(data: dict[s
     pairs = legal_pairs(scenario)
     explained: list[tuple] = []
     structural = set()
+    structural_work = set()
     for gap in result.gaps:
         modality, subspecialty = parse_need(gap.need)
         hour = gap.start
@@ -374,11 +376,24 @@ def test_every_roster_keeps_the_rules_and_reports_its_true_coverage(data: dict[s
             if gap.kind == "structural":
                 assert someone == [], f"{gap.reason}, yet {pairs[someone[0]]} could cover {entry}"
                 structural.add((gap.facility, hour))
+                structural_work.add(entry)
             else:
                 assert someone, f"{gap.reason}, yet nobody could cover {entry}"
             hour += HOUR
     assert Counter(explained) == Counter(missed)
     assert result.metrics.structural_uncovered_hours == len(structural)
+    # What recommendations are built on (`structural_cells`, whatever the roster) is what
+    # the gap report calls structural (the templates run on whole hours: cells are hours).
+    instance = build_instance(scenario, result.forecast, 1)
+    cells, nodes = np.nonzero(structural_cells(instance))
+    assert structural_work == {
+        (
+            instance.facility_ids[instance.nodes[n].facility],
+            *parse_need(instance.nodes[n].need),
+            instance.at(instance.cells[c, 0]),
+        )
+        for c, n in zip(cells, nodes, strict=True)
+    }
 
 
 @settings(SETTINGS, max_examples=25)
@@ -402,33 +417,6 @@ def test_an_optimal_roster_leaves_the_fewest_hours_uncovered(data: dict[str, Any
     assert result.metrics.uncovered_hours == best_hours
 
 
-def _changed(scenario: Scenario, reader_id: str, additions: tuple[str, ...]) -> Scenario:
-    """The scenario with the recommendation's additions written into the reader's record."""
-    data = scenario.model_dump(mode="json", by_alias=True)
-    spec = next(r for r in data["radiologists"] if r["id"] == reader_id)
-    for addition in additions:
-        if addition.startswith("license in "):
-            state = addition.removeprefix("license in ")
-            spec["licenses"] = [x for x in spec["licenses"] if x["state"] != state]
-            spec["licenses"].append({"state": state})
-        elif addition.startswith("credential at "):
-            facility = addition.removeprefix("credential at ")
-            spec["credentials"] = [x for x in spec["credentials"] if x["facility"] != facility]
-            spec["credentials"].append({"facility": facility})
-        else:
-            spec["subspecialties"].append(addition.removeprefix("subspecialty "))
-    return parse_scenario(data)
-
-
-def _candidate(reader: int, additions: tuple[str, ...]) -> tuple[int, tuple[tuple[str, str], ...]]:
-    parsed = []
-    for addition in additions:
-        kind, _, value = addition.partition(" ")
-        value = value.removeprefix("in ").removeprefix("at ")
-        parsed.append((kind, value))
-    return reader, tuple(parsed)
-
-
 @settings(SETTINGS, max_examples=15)
 @given(data=planning_data())
 def test_recommendations_close_what_they_claim(data: dict[str, Any]) -> None:
@@ -436,27 +424,19 @@ def test_recommendations_close_what_they_claim(data: dict[str, Any]) -> None:
     result = plan(scenario, RECOMMEND)
     assume(result.recommendations)
     instance = build_instance(scenario, result.forecast, 1)
-    slot_of = {
-        (instance.templates[s.template].id, instance.at(s.start)): k
-        for k, s in enumerate(instance.slots)
-    }
-    roster = [
-        (instance.reader_ids.index(s.radiologist), slot_of[s.template, s.start])
-        for s in result.shifts
-    ]
-    verify = verification_settings(SolveSettings(), VERIFY_SECONDS)
-    weights = PlanWeights()
-    _, control = _resolve(instance, roster, verify, weights)
-    baseline = min(result.metrics.uncovered_hours, round(control.uncovered_hours, 2))
+    resolve = verifying_resolve(RECOMMEND)
+    reference, control = reference_roster(instance, resolve)
+    baseline = round(control.uncovered_hours, 2)
+    assert result.reference_uncovered_hours == baseline
     demand = arrival_demand_hours(scenario)
     for rec in result.recommendations:
         reader = instance.reader_ids.index(rec.radiologist)
-        changed = apply(instance, _candidate(reader, rec.additions))
-        after, evaluation = _resolve(changed, roster, verify, weights)
+        changed = apply(instance, cases.candidate(reader, rec.additions))
+        after, evaluation = resolve(changed, reference)
         assert round(evaluation.uncovered_hours, 2) == rec.uncovered_hours_after
         # With the addition written into the scenario, the roster it found is legal and leaves
         # exactly the hours it says.
-        written = _changed(scenario, rec.radiologist, rec.additions)
+        written = cases.with_additions(scenario, rec.radiologist, rec.additions)
         shifts = roster_shifts(changed, after)
         assert roster_violations(written, shifts) == []
         assert len(uncovered_facility_hours(written, shifts, demand)) == rec.uncovered_hours_after
