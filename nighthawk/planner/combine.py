@@ -4,9 +4,12 @@ Single recommendations each close some gaps; a coverage manager wants the set th
 all. The universe is the structural class-cells some candidate opens (`recommend.Option.opens`,
 exact, whatever the roster). In two phases:
 
-1. cover: greedy set cover, the classic rule: take the candidate that opens the most of the
-   universe not yet opened per new paper it needs (ties: more opened, fewer papers, then the
-   ranking of single recommendations), until every class-cell of the universe is opened;
+1. cover: the fewest papers whose candidates together open the whole universe, an exact set
+   cover solved by CP-SAT (one worker, so the same input gives the same set; cells opened by
+   the same candidates are one constraint, so it stays small). Should the solver not prove
+   its answer within its limit, greedy set cover stands in: the candidate that opens the most
+   of the universe not yet opened per new paper it needs (ties: more opened, fewer papers,
+   then the ranking of single recommendations);
 2. staff: opened is not worked. One reader given a WY license opens every WY hour but cannot
    work them all under the labour rules, so while the verified roster (re-solved from the
    reference roster with every addition so far, the way single recommendations are) still
@@ -15,9 +18,9 @@ exact, whatever the roster). In two phases:
    interchangeable with it on paper may still be free to work those hours). At most `steps`
    re-solves are spent here.
 
-The figures are those of the last verification, with every addition of the set. Greedy set
-cover is within a factor ln(n) of the smallest, not proven smallest; on the usual practice (a
-missing license here, a missing privilege there) it is the smallest.
+The figures are those of the last verification, with every addition of the set. The cover is
+the smallest on paper; the staffing phase may add to it where the labour rules, not papers,
+leave hours open.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+from ortools.sat.python import cp_model
 
 from nighthawk.planner.evaluate import Evaluation, facility_hours_of
 from nighthawk.planner.instance import Instance
@@ -52,11 +56,12 @@ def combine(
         return None
     chosen: list[Candidate] = []
     papers: dict[int, set[Addition]] = defaultdict(set)
-    opened = np.zeros_like(universe)
-    while (pick := _best(ranked, universe & ~opened, papers, set())) is not None:
-        chosen.append(pick.candidate)
-        papers[pick.candidate[0]].update(pick.candidate[1])
-        opened |= pick.opens
+    cover = smallest_cover(ranked, universe)
+    if cover is None:
+        cover = _greedy_cover(ranked, universe)
+    for option in cover:
+        chosen.append(option.candidate)
+        papers[option.candidate[0]].update(option.candidate[1])
     current = verifier.after(chosen)
     set_aside: set[Candidate] = set()
     for _ in range(steps):
@@ -74,6 +79,51 @@ def combine(
         papers[pick.candidate[0]].update(pick.candidate[1])
         current = after
     return _result(verifier.instance, chosen, verifier.base, current)
+
+
+COVER_SECONDS = 10.0
+
+
+def smallest_cover(ranked: list[Option], universe: np.ndarray) -> list[Option] | None:
+    """Candidates opening every cell of `universe` with the fewest papers (a reader's paper
+    counted once however many of their candidates need it), then the fewest candidates; None
+    if not proven within `COVER_SECONDS`."""
+    useful = [option for option in ranked if (option.opens & universe).any()]
+    if not useful:
+        return []
+    model = cp_model.CpModel()
+    take = [model.new_bool_var(f"take{i}") for i in range(len(useful))]
+    held: dict[tuple[int, Addition], cp_model.IntVar] = {}
+    for i, option in enumerate(useful):
+        reader, additions = option.candidate
+        for addition in additions:
+            key = (reader, addition)
+            if key not in held:
+                held[key] = model.new_bool_var(f"paper{len(held)}")
+            model.add_implication(take[i], held[key])
+    # Cells opened by the same candidates need one constraint between them.
+    columns = np.array([option.opens[universe] for option in useful], dtype=bool)
+    for pattern in {tuple(np.flatnonzero(column)) for column in columns.T}:
+        model.add_bool_or([take[i] for i in pattern])
+    # Papers first; among covers with as many papers, fewer readers' candidates.
+    model.minimize(sum(held.values()) * (len(useful) + 1) + sum(take))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = COVER_SECONDS
+    if solver.solve(model) != cp_model.OPTIMAL:
+        return None
+    return [option for option, var in zip(useful, take, strict=True) if solver.value(var)]
+
+
+def _greedy_cover(ranked: list[Option], universe: np.ndarray) -> list[Option]:
+    picks: list[Option] = []
+    papers: dict[int, set[Addition]] = defaultdict(set)
+    opened = np.zeros_like(universe)
+    while (pick := _best(ranked, universe & ~opened, papers, set())) is not None:
+        picks.append(pick)
+        papers[pick.candidate[0]].update(pick.candidate[1])
+        opened |= pick.opens
+    return picks
 
 
 def _best(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from models.scenario import Scenario
@@ -178,3 +179,46 @@ def reverified(scenario: Scenario, result: PlanResult, combined: CombinedRecomme
     assert uncovered_hours(written, shifts, demand) == combined.uncovered_hours_after
     recompiled = build_instance(written, result.forecast, 1)
     assert not structural_cells(recompiled).any() or combined.structural_hours_after > 0
+
+
+def test_the_cover_is_the_smallest_where_greedy_is_not() -> None:
+    """The textbook case: greedy takes the candidate opening four cells and then needs two
+    more; two candidates open all six between them."""
+    from nighthawk.planner.combine import _greedy_cover, smallest_cover
+    from nighthawk.planner.recommend import Option
+
+    def option(reader: int, cells: list[int]) -> Option:
+        opens = np.zeros(6, dtype=bool)
+        opens[cells] = True
+        return Option((reader, (("license", f"S{reader}"),)), 1.0, opens, f"r{reader}")
+
+    ranked = [option(1, [0, 1, 2, 3]), option(2, [0, 1, 4]), option(3, [2, 3, 5])]
+    universe = np.ones(6, dtype=bool)
+    assert len(_greedy_cover(ranked, universe)) == 3
+    cover = smallest_cover(ranked, universe)
+    assert cover is not None
+    assert sorted(o.reader_id for o in cover) == ["r2", "r3"]
+
+
+def test_a_paper_a_reader_already_gets_is_not_counted_twice() -> None:
+    """Two candidates of one reader sharing a paper cost three papers, not four: cheaper than
+    two other readers' two papers each."""
+    from nighthawk.planner.combine import smallest_cover
+    from nighthawk.planner.recommend import Option
+
+    wy, cred_a, cred_b = ("license", "WY"), ("credential", "a"), ("credential", "b")
+
+    def option(reader: int, additions: tuple, cells: list[int]) -> Option:
+        opens = np.zeros(2, dtype=bool)
+        opens[cells] = True
+        return Option((reader, additions), 1.0, opens, f"r{reader}")
+
+    ranked = [
+        option(1, (wy, cred_a), [0]),
+        option(1, (wy, cred_b), [1]),
+        option(2, (wy, cred_a), [0]),
+        option(3, (wy, cred_b), [1]),
+    ]
+    cover = smallest_cover(ranked, np.ones(2, dtype=bool))
+    assert cover is not None
+    assert {o.reader_id for o in cover} == {"r1"}
