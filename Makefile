@@ -20,7 +20,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/nighthawk serve --demo
+	$(BIN)/nighthawk serve --demo --hl7-port 2575
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .

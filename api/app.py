@@ -16,6 +16,7 @@ from api.routes import (
     facilities,
     health,
     plans,
+    procedure_codes,
     radiologists,
     reports,
     shifts,
@@ -48,8 +49,12 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         runtime = start_runtime(settings, clock)
         app.state.runtime = runtime
         try:
+            if settings.hl7_port is not None:
+                runtime.hl7 = await _start_hl7(runtime)
             yield
         finally:
+            if runtime.hl7 is not None:
+                runtime.hl7.close()
             if runtime.jobs is not None:
                 runtime.jobs.shutdown()
             runtime.plans.shutdown()
@@ -62,7 +67,8 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
-    for module in (facilities, radiologists, shifts, studies, reports, plans, tokens, health):
+    routers = (facilities, radiologists, shifts, studies, reports, plans, tokens, health)
+    for module in (*routers, procedure_codes):
         app.include_router(module.router)
     app.router.redirect_slashes = False  # Starlette's builds Location from the Host header
     install_error_handlers(app)
@@ -99,6 +105,24 @@ def start_runtime(settings: ServiceSettings, clock: Clock) -> Runtime:
         runtime.jobs = Jobs(assignments, Lease(engine, clock), job_settings, feed=feed)
         runtime.jobs.start()
     return runtime
+
+
+async def _start_hl7(runtime: Runtime) -> Any:
+    """The MLLP listener on this process's event loop, sharing its service and live plan:
+    an order arriving by HL7 takes the same fast path as one posted over REST."""
+    from nighthawk.service.hl7.intake import Hl7Intake
+    from nighthawk.service.hl7.listener import start_listener
+
+    settings = runtime.settings
+    assert settings.hl7_port is not None
+    intake = Hl7Intake(
+        runtime.assignments,
+        priorities=settings.hl7_priorities,
+        accession_fields=settings.hl7_accession_fields,
+    )
+    server = await start_listener(intake, settings.hl7_host, settings.hl7_port)
+    log.info("HL7 v2 (MLLP) listening on %s:%d", settings.hl7_host, settings.hl7_port)
+    return server
 
 
 def _start_demo(runtime: Runtime) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -25,3 +26,4 @@ class Runtime:
     tokens: TokenVerifier
     plans: PlanService
     jobs: Jobs | None = None
+    hl7: Any = None  # the MLLP listener's asyncio.Server, when one runs

@@ -27,6 +27,9 @@ ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 OpaqueRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Accession = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-/]+$")]
 BodyPart = Annotated[str, Field(min_length=1, max_length=64)]
+ProcedureText = Annotated[str, Field(min_length=1, max_length=200)]
+# A sender's procedure code (HL7 OBR-4.1), e.g. CTHEAD or 70450.
+ProcedureCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
 class Public(BaseModel):
@@ -41,6 +44,10 @@ class FacilityIn(Strict):
     state: StateCode
     timezone: TimeZoneName
     sla_minutes: SlaMinutes | None = None
+    aliases: Annotated[list[Identifier], UniqueList, Field(max_length=50)] = Field(
+        default_factory=list,
+        description="Other names it goes by in HL7 (MSH-4, PV1-3.4); unique across facilities.",
+    )
 
 
 class RadiologistIn(Strict):
@@ -91,6 +98,9 @@ class StudyIn(Strict):
     subspecialty: Subspecialty | None = None
     subspecialty_required: StrictBool = False
     body_part: BodyPart | None = None
+    procedure: ProcedureText | None = Field(
+        default=None, description="The procedure as ordered (HL7 OBR-4), e.g. CT head."
+    )
     patient_ref: OpaqueRef | None = Field(
         default=None,
         description="Opaque key grouping one patient's studies; never a name or MRN.",
@@ -170,6 +180,17 @@ class CancelIn(Strict):
     reason: ShortText | None = None
 
 
+class ProcedureCodeIn(Strict):
+    subspecialty: Subspecialty
+    subspecialty_required: StrictBool = False
+
+
+class ProcedureCodesIn(Strict):
+    """The whole map of procedure codes to the subspecialty their studies need (replaced)."""
+
+    codes: dict[ProcedureCode, ProcedureCodeIn] = Field(max_length=5000)
+
+
 # --- responses ------------------------------------------------------------------------------
 
 
@@ -199,6 +220,7 @@ class FacilityOut(Public):
     state: str
     timezone: str
     sla_minutes: dict[str, float]
+    aliases: list[str] = Field(default_factory=list)
 
 
 class RadiologistOut(Public):
@@ -274,6 +296,7 @@ class StudyOut(StudyCreated):
     subspecialty: str | None
     subspecialty_required: bool
     body_part: str | None
+    procedure: str | None = None
     patient_ref: str | None
     expected_minutes: float
     received_at: UtcDateTime
@@ -406,6 +429,15 @@ class Health(Public):
     database: str
     epoch: int
     scheduler: bool
+
+
+class ProcedureCodeOut(Public):
+    subspecialty: str
+    subspecialty_required: bool
+
+
+class ProcedureCodesOut(Public):
+    codes: dict[str, ProcedureCodeOut]
 
 
 class TokenInfo(Public):

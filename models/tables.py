@@ -84,6 +84,9 @@ class FacilityRow(SQLModel, table=True):
     sla_urgent: float | None = None
     sla_routine: float | None = None
     updated_at: datetime | None = _utc_column()
+    # Other names the facility goes by in what hospitals send (HL7 MSH-4, PV1-3.4; DICOM's
+    # InstitutionName): unique across facilities, checked when a facility is put.
+    aliases: list[str] = _json_column()
 
 
 class RadiologistRow(SQLModel, table=True):
@@ -146,6 +149,8 @@ class StudyRow(SQLModel, table=True):
     subspecialty: str | None = Field(default=None, max_length=64)
     subspecialty_required: bool = False
     body_part: str | None = Field(default=None, max_length=64)
+    # The ordered procedure as the sender described it (HL7 OBR-4); no patient data.
+    procedure: str | None = Field(default=None, max_length=200)
     patient_ref: str | None = Field(default=None, max_length=128, index=True)
     expected_minutes: float
     received_at: datetime = _utc_column(nullable=False)
@@ -227,6 +232,28 @@ class JobLeaseRow(SQLModel, table=True):
     expires_at: datetime = _utc_column(nullable=False)
 
 
+class ProcedureCodeRow(SQLModel, table=True):
+    """A sender's procedure code (HL7 OBR-4.1) and the subspecialty its studies need."""
+
+    __tablename__ = "procedure_code"
+
+    code: str = Field(primary_key=True, max_length=64)
+    subspecialty: str = Field(max_length=64)
+    subspecialty_required: bool = False
+
+
+class Hl7MessageRow(SQLModel, table=True):
+    """An HL7 message already taken (sender, MSH-10) and the ACK it got: a resend is
+    acknowledged the same way and stores nothing twice."""
+
+    __tablename__ = "hl7_message"
+
+    sender: str = Field(primary_key=True, max_length=200)
+    control_id: str = Field(primary_key=True, max_length=200)
+    ack_code: str = Field(max_length=2)
+    received_at: datetime = _utc_column(nullable=False)
+
+
 class PlanStatus(StrEnum):
     """queued -> running -> done, or failed (with a one-line error)."""
 
@@ -272,3 +299,5 @@ TOKEN: Table = TokenRow.__table__  # type: ignore[attr-defined]
 PRACTICE_STATE: Table = PracticeStateRow.__table__  # type: ignore[attr-defined]
 JOB_LEASE: Table = JobLeaseRow.__table__  # type: ignore[attr-defined]
 PLAN: Table = PlanRow.__table__  # type: ignore[attr-defined]
+PROCEDURE_CODE: Table = ProcedureCodeRow.__table__  # type: ignore[attr-defined]
+HL7_MESSAGE: Table = Hl7MessageRow.__table__  # type: ignore[attr-defined]

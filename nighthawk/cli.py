@@ -322,13 +322,20 @@ def serve(
         bool, typer.Option(help="Seed a demo practice and feed it synthetic studies.")
     ] = False,
     jobs: Annotated[bool, typer.Option(help="Run the re-plan and watchdog jobs.")] = True,
+    hl7_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Also take HL7 v2 orders over MLLP on this port (same host)."
+        ),
+    ] = None,
 ) -> None:
     """Run the assignment API under uvicorn (migrations are applied at start-up)."""
     import secrets
 
     import uvicorn
 
-    settings = _service_settings(db, demo=demo, jobs=jobs)
+    hl7: dict[str, object] = {} if hl7_port is None else {"hl7_port": hl7_port, "hl7_host": host}
+    settings = _service_settings(db, demo=demo, jobs=jobs, **hl7)
     if demo and not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": "nh_demo_" + secrets.token_hex(12)})
     engine = _open_database(settings.db)
@@ -340,6 +347,8 @@ def serve(
     base = f"http://{host}:{port}"
     typer.echo(f"nighthawk API on {base}  (docs: {base}/docs, schema: {base}/openapi.json)")
     typer.echo(f"database: {masked_url(settings.db)}")
+    if settings.hl7_port is not None:
+        typer.echo(f"HL7 v2 orders (MLLP) on {settings.hl7_host}:{settings.hl7_port}")
     if settings.admin_token and demo:
         typer.echo(f"demo admin token: {settings.admin_token}")
         typer.echo(

@@ -19,7 +19,18 @@ from sqlalchemy.engine import make_url
 from nighthawk.service.db import make_engine, migrate
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-_TABLES = ("audit", "study", "shift", "radiologist", "facility", "api_token", "job_lease", "plan")
+_TABLES = (
+    "audit",
+    "study",
+    "shift",
+    "radiologist",
+    "facility",
+    "api_token",
+    "job_lease",
+    "plan",
+    "procedure_code",
+    "hl7_message",
+)
 
 
 def postgres_admin_url() -> str:

@@ -208,6 +208,7 @@ class AssignmentService:
             "subspecialty": body.subspecialty,
             "subspecialty_required": body.subspecialty_required,
             "body_part": body.body_part,
+            "procedure": body.procedure,
             "patient_ref": body.patient_ref,
             "expected_minutes": study.expected_minutes,
             "received_at": received,

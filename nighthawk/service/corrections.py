@@ -38,6 +38,7 @@ _SENT_FIELDS = (
     "subspecialty",
     "subspecialty_required",
     "body_part",
+    "procedure",
     "patient_ref",
     "expected_minutes",
     "received_at",

@@ -49,9 +49,11 @@ class RosterService:
             "sla_urgent": sla.URGENT if sla else None,
             "sla_routine": sla.ROUTINE if sla else None,
             "updated_at": now,
+            "aliases": list(body.aliases),
         }
         with write_transaction(self.engine) as connection, self.assignments.cache.lock:
             epoch = lock_plan(connection)
+            _require_unique_aliases(connection, facility_id, body.aliases)
             before = _facility(connection, facility_id)
             if before is not None and before.state != body.state:
                 # Studies carry the state the patient was in; moving a facility would rewrite
@@ -233,6 +235,20 @@ def require_known_facilities(
     for index, facility in enumerate(facilities):
         if facility not in known:
             raise Unprocessable(f"{field}[{index}].facility", f"unknown facility {facility!r}")
+
+
+def _require_unique_aliases(connection: Connection, facility_id: str, aliases: list[str]) -> None:
+    """An alias names one facility: an order matched by it must not be able to land at two.
+    It may not be another facility's id either, since a location is matched against both."""
+    rows = connection.execute(
+        select(FACILITY.c.id, FACILITY.c.aliases).where(FACILITY.c.id != facility_id)
+    ).all()
+    taken = {name: row.id for row in rows for name in [row.id, *row.aliases]}
+    for index, alias in enumerate(aliases):
+        if alias in taken:
+            raise Unprocessable(
+                f"aliases[{index}]", f"{alias!r} already names facility {taken[alias]}"
+            )
 
 
 def _facility(connection: Connection, facility_id: str) -> Any:

@@ -31,6 +31,7 @@ def study_out(row: Any, *, why: Explanation | None = None, site: bool = False) -
         subspecialty=row.subspecialty,
         subspecialty_required=row.subspecialty_required,
         body_part=row.body_part,
+        procedure=getattr(row, "procedure", None),
         patient_ref=row.patient_ref,
         expected_minutes=row.expected_minutes,
         received_at=row.received_at,
@@ -75,7 +76,12 @@ def sla_minutes_of(row: Any) -> dict[str, float]:
 def facility_out(row: Any) -> FacilityOut:
     sla = sla_minutes_of(row)
     return FacilityOut(
-        id=row.id, name=row.name, state=row.state, timezone=row.timezone, sla_minutes=sla
+        id=row.id,
+        name=row.name,
+        state=row.state,
+        timezone=row.timezone,
+        sla_minutes=sla,
+        aliases=list(row.aliases or []),
     )
 
 

@@ -182,6 +182,9 @@ WRITERS: dict[tuple[str, str], Callable[[Api], Request]] = {
     ),
     ("DELETE", "/v1/shifts/{shift_id}"): _delete_shift,
     ("DELETE", "/v1/radiologists/{radiologist_id}/absences/{absence_id}"): _delete_absence,
+    ("PUT", "/v1/procedure-codes"): _fixed(
+        "PUT", "/v1/procedure-codes", {"codes": {"CTHEAD": {"subspecialty": "neuro"}}}
+    ),
     ("PATCH", "/v1/studies/{study_id}"): _correct,
     ("POST", "/v1/studies/{study_id}/cancel"): _cancel,
     ("POST", "/v1/studies"): _fixed(

@@ -55,8 +55,10 @@ class Server:
         jobs: bool = True,
         env: dict[str, str] | None = None,
         name: str = "server",
+        args: Sequence[str] = (),
     ) -> None:
         self.db = db
+        self.args = list(args)  # more `serve` options, e.g. --hl7-port
         self.admin_token = admin_token
         self.jobs = jobs
         self.extra_env = env or {}
@@ -105,6 +107,7 @@ class Server:
             "--port",
             str(self.port),
             "--jobs" if self.jobs else "--no-jobs",
+            *self.args,
         ]
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:

@@ -190,6 +190,13 @@ ENDPOINTS = [
         fixed("/v1/facilities/fac-1"),
     ),
     Endpoint("GET", "/v1/facilities", Permission.PRACTICE_READ, fixed("/v1/facilities")),
+    Endpoint(
+        "PUT",
+        "/v1/procedure-codes",
+        Permission.PRACTICE_WRITE,
+        fixed("/v1/procedure-codes", {"codes": {"CTHEAD": {"subspecialty": "neuro"}}}),
+    ),
+    Endpoint("GET", "/v1/procedure-codes", Permission.PRACTICE_READ, fixed("/v1/procedure-codes")),
     Endpoint("GET", "/v1/radiologists", Permission.PRACTICE_READ, fixed("/v1/radiologists")),
     Endpoint("GET", "/v1/shifts", Permission.PRACTICE_READ, fixed("/v1/shifts?radiologist=rad-3")),
     Endpoint(
