@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from models.api import FacilityOut, RadiologistOut, StudyOut
@@ -39,11 +40,23 @@ def study_out(row: Any, *, why: Explanation | None = None, site: bool = False) -
         started_at=row.started_at,
         reported_at=row.reported_at,
         report=row.report,
-        uncovered_reason=row.uncovered_reason,
+        uncovered_reason=(reason_for_site(row.uncovered_reason) if site else row.uncovered_reason),
         pinned=row.pinned,
         version=row.version,
         why=why,
     )
+
+
+_HANDED_BACK = re.compile(r"^handed back by [^;]*;")
+_AWAY = re.compile(r"; on shift but away: .*$")
+
+
+def reason_for_site(reason: str | None) -> str | None:
+    """Why nobody can take a study, as a hospital may see it: the rule that no reader on shift
+    meets, never which readers handed it back or are away."""
+    if reason is None:
+        return None
+    return _AWAY.sub("", _HANDED_BACK.sub("handed back by its reader;", reason))
 
 
 def for_site(why: Explanation, *, uncovered: bool = False) -> Explanation:

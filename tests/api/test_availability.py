@@ -110,3 +110,36 @@ def test_an_uncovered_study_names_the_reader_who_is_away(practice: Api) -> None:
     assert "on shift but away: rad-tx (unavailable: lunch)" in study["uncovered_reason"]
     practice.call("POST", "/v1/radiologists/rad-tx/availability", {"available": True}, 200)
     assert practice.get_study(study["id"])["assigned_to"] == "rad-tx"
+
+
+def test_a_site_sees_why_nobody_can_take_it_but_not_who_is_away(practice: Api) -> None:
+    from tests.api.test_hardening import site_token
+
+    practice.facility("fac-tx", state="TX")
+    practice.radiologist("rad-tx", licenses=["TX"], credentials=["fac-tx"])
+    _away(practice, "rad-tx", reason="lunch")
+    token = site_token(practice, "fac-tx")
+    body = {"facility": "fac-tx", "accession": "TX-9", "modality": "CT", "priority": "STAT"}
+    headers = {"Authorization": f"Bearer {token}"}
+    made = practice.client.post("/v1/studies", json=body, headers=headers).json()
+    assert made["status"] == "uncovered"
+    assert "licensed in TX" in made["uncovered_reason"]
+    seen = practice.client.get(f"/v1/studies/{made['id']}", headers=headers).json()
+    for shown in (made, seen):
+        assert "rad-" not in str(shown), shown
+
+
+def test_reasons_for_a_site_name_no_reader() -> None:
+    from nighthawk.service.views import reason_for_site
+
+    assert reason_for_site(
+        "handed back by rad-1, rad-2; no other eligible radiologist on shift can take it"
+    ) == ("handed back by its reader; no other eligible radiologist on shift can take it")
+    assert (
+        reason_for_site(
+            "no radiologist on shift is licensed in WY; on shift but away: rad-wy (away until "
+            "02:30 UTC: lunch)"
+        )
+        == "no radiologist on shift is licensed in WY"
+    )
+    assert reason_for_site(None) is None
