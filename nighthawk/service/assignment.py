@@ -42,7 +42,7 @@ from nighthawk.live.why import explain_placement
 from nighthawk.service import audit, corrections, workflow
 from nighthawk.service.auth import Principal
 from nighthawk.service.clock import Clock
-from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
+from nighthawk.service.db import lock_plan, write_transaction
 from nighthawk.service.errors import Conflict, NotFound, Unprocessable
 from nighthawk.service.live import Live, LiveCache, study_facts, uncovered_why, why_nobody
 from nighthawk.service.patients import PatientKey
@@ -136,12 +136,8 @@ class AssignmentService:
             if body.facility not in live.view.facilities:
                 # Refused before the live plan is touched, so bad input never costs a rebuild.
                 raise Unprocessable("facility", f"unknown facility {body.facility!r}")
-            try:
+            with self.cache.changing(connection, epoch):
                 row = self._place_new(connection, live, principal, body, digest, now)
-                self.cache.advance(bump_epoch(connection, epoch))
-            except BaseException:
-                self.cache.invalidate()
-                raise
         self.changed.set()
         return Ingested(study_out(row, site=principal.role is Role.SITE), created=True)
 
@@ -394,13 +390,9 @@ class AssignmentService:
         """
         del readers  # the forecast re-decides every unstarted study; none is special
         live = self.cache.rebuild(connection, epoch, now)
-        try:
+        with self.cache.changing(connection, epoch) as change:
             applied = apply_forecast(connection, live, now, actor=actor, reason=reason)
-            if roster_changed or applied.applied:
-                self.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            self.cache.invalidate()
-            raise
+            change.changed = roster_changed or applied.applied > 0
         if roster_changed or applied.moved:
             self.changed.set()
         return applied.moved

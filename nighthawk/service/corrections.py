@@ -23,7 +23,7 @@ from models.tables import FACILITY, STUDY, UNSTARTED, Role, StudyStatus
 from nighthawk.kernel import due_at
 from nighthawk.service import audit
 from nighthawk.service.auth import Principal
-from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
+from nighthawk.service.db import lock_plan, write_transaction
 from nighthawk.service.errors import Conflict, Unprocessable
 from nighthawk.service.practice import facility_model
 from nighthawk.service.views import study_out
@@ -138,7 +138,7 @@ def cancel(
         _require_unstarted(row, "cancelled")
         epoch = lock_plan(connection)
         live = service.live(connection, epoch, now)
-        try:
+        with service.cache.changing(connection, epoch):
             live.dispatcher.cancel(study_id)
             live.forecast.remove(live.dispatcher.studies.index[study_id])
             live.view.studies.pop(study_id, None)
@@ -162,10 +162,6 @@ def cancel(
                 after={"status": StudyStatus.CANCELLED.value},
                 reason=reason,
             )
-            service.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            service.cache.invalidate()
-            raise
     service.changed.set()
     return study_out(written, site=principal.role is Role.SITE)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -35,6 +37,7 @@ from nighthawk.live import NOBODY, Dispatcher, StudyFacts
 from nighthawk.live.forecast import Forecast, forecast
 from nighthawk.live.repair import repair
 from nighthawk.problem import build_problem
+from nighthawk.service.db import bump_epoch
 from nighthawk.service.practice import OpenStudy, PracticeView, load_view
 
 REBUILD_SECONDS = 300.0
@@ -197,6 +200,13 @@ def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
+@dataclass
+class PlanChange:
+    """Set `changed = False` inside `LiveCache.changing` when the plan turned out unchanged."""
+
+    changed: bool = True
+
+
 class LiveCache:
     """Holds at most one `Live`; callers hold the database plan lock while using it."""
 
@@ -223,6 +233,20 @@ class LiveCache:
         """This process wrote the new epoch; its cache already reflects the change."""
         if self._live is not None:
             self._live.epoch = epoch
+
+    @contextmanager
+    def changing(self, connection: Connection, epoch: int) -> Iterator[PlanChange]:
+        """A change to the live plan inside the caller's transaction: on success the epoch moves
+        (unless the body says nothing changed), on any failure the cache is dropped, since the
+        live dispatcher may hold what the database is about to roll back."""
+        change = PlanChange()
+        try:
+            yield change
+            if change.changed:
+                self.advance(bump_epoch(connection, epoch))
+        except BaseException:
+            self.invalidate()
+            raise
 
     def invalidate(self) -> None:
         self._live = None

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from nighthawk.service.assignment import AssignmentService
-from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
+from nighthawk.service.db import lock_plan, write_transaction
 from nighthawk.service.refresh import apply_forecast
 
 REPLAN_ACTOR = "engine/re-plan"
@@ -59,13 +59,9 @@ def refresh(service: AssignmentService, *, actor: str, reason: str) -> ReplanRes
     with write_transaction(service.engine) as connection, service.cache.lock:
         epoch = lock_plan(connection)
         live = service.cache.get(connection, epoch, now)
-        try:
+        with service.cache.changing(connection, epoch) as change:
             outcome = apply_forecast(connection, live, now, actor=actor, reason=reason)
-            if outcome.applied:
-                service.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            service.cache.invalidate()
-            raise
+            change.changed = outcome.applied > 0
     return ReplanResult(
         studies=outcome.studies,
         moved=outcome.moved,

@@ -24,7 +24,7 @@ from nighthawk.live.forecast import place_at
 from nighthawk.live.why import explain_choice
 from nighthawk.service import audit
 from nighthawk.service.auth import Principal
-from nighthawk.service.db import bump_epoch, lock_plan, write_transaction
+from nighthawk.service.db import lock_plan, write_transaction
 from nighthawk.service.errors import Conflict, NotFound, Unprocessable
 from nighthawk.service.live import Live, ineligibility
 from nighthawk.service.views import study_out
@@ -85,16 +85,12 @@ def next_for(service: AssignmentService, principal: Principal, radiologist: str)
         study_id = str(dispatcher.studies.ids[choice.study])
         why = explain_choice(dispatcher, choice, reader, live.minutes(now), live.origin)
         row = connection.execute(_STUDY_BY_ID, {"study_id": study_id}).first()
-        try:
+        with service.cache.changing(connection, epoch) as change:
             if dispatcher.studies.holder[choice.study] != reader:
                 dispatcher.withdraw_offers(radiologist)
                 dispatcher.offer(study_id, radiologist)
             written = _bind(service, connection, live, row, radiologist, now, why)
-            if written is not row:
-                service.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            service.cache.invalidate()
-            raise
+            change.changed = written is not row
     service.changed.set()
     return NextOut(
         radiologist=radiologist,
@@ -206,7 +202,7 @@ def start(
             "pinned": True,
             "assigned_to": radiologist,
         }
-        try:
+        with service.cache.changing(connection, epoch):
             dispatcher.start(study_id, radiologist, live.minutes(now))
             live.forecast.remove(dispatcher.studies.index[study_id])
             written = service.update_study(connection, row, values)
@@ -220,10 +216,6 @@ def start(
                 after={"status": "reading", "radiologist": radiologist},
                 on_behalf_of=radiologist,
             )
-            service.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            service.cache.invalidate()
-            raise
     return study_out(written)
 
 
@@ -249,7 +241,7 @@ def complete(
         if row.started_at is None:
             values["started_at"] = now
         live = service.live(connection, epoch, now)
-        try:
+        with service.cache.changing(connection, epoch):
             if status is StudyStatus.READING:
                 live.dispatcher.finish(radiologist, live.minutes(now))
             elif status is not StudyStatus.REPORTED:
@@ -266,10 +258,6 @@ def complete(
                 after={"status": "reported", "report": report, "radiologist": radiologist},
                 on_behalf_of=radiologist,
             )
-            service.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            service.cache.invalidate()
-            raise
     return study_out(written)
 
 
@@ -290,7 +278,7 @@ def release(
         epoch = lock_plan(connection)
         live = service.live(connection, epoch, now)
         dispatcher = live.dispatcher
-        try:
+        with service.cache.changing(connection, epoch):
             if status is StudyStatus.READING:
                 dispatcher.give_back(study_id)
             else:
@@ -319,10 +307,6 @@ def release(
                 connection,
                 [audit_entry(now, audit.ENGINE_ACTOR, study_id, radiologist, values, reason)],
             )
-            service.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            service.cache.invalidate()
-            raise
     return study_out(written)
 
 
@@ -351,7 +335,7 @@ def assign(
         dispatcher = live.dispatcher
         study = dispatcher.studies.index[study_id]
         reader = dispatcher.readers.index[radiologist]
-        try:
+        with service.cache.changing(connection, epoch):
             live.forecast.remove(study)
             if not place_at(live.forecast, study, reader, None):
                 raise Unprocessable(
@@ -386,10 +370,6 @@ def assign(
                 connection,
                 [audit_entry(now, principal.name, study_id, row.assigned_to, values, reason)],
             )
-            service.cache.advance(bump_epoch(connection, epoch))
-        except BaseException:
-            service.cache.invalidate()
-            raise
     return study_out(written)
 
 
